@@ -1,0 +1,1 @@
+"""Method implementations, one file per method, one sub-package per task family."""

@@ -1,0 +1,2 @@
+"""dcai-bench harness."""
+__version__ = "0.1.0"

@@ -1,0 +1,149 @@
+"""Provenance of a run: code version, packages, interpreter, hardware, and a per-cell peak-memory monitor."""
+from __future__ import annotations
+
+import functools
+import importlib.metadata as md
+import os
+import platform
+import subprocess
+import threading
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+TRACKED_PACKAGES = (
+    "dcai-bench", "torch", "numpy", "scipy", "pandas", "scikit-learn", "transformers", "datasets", "accelerate",
+    "trl", "peft", "lm-eval", "alpaca-eval", "cleanlab", "crowd-kit", "fairlearn", "flwr", "ray", "pydantic",
+)
+
+
+@functools.lru_cache(maxsize=1)
+def git_state() -> dict[str, object]:
+    def git(*args: str) -> str:
+        p = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=20)
+        if p.returncode != 0:
+            raise OSError(p.stderr.strip())
+        return p.stdout.strip()
+
+    try:
+        sha = git("rev-parse", "--verify", "HEAD") or None
+        # results/ and leaderboard.md are outputs, not code: their changes do not make the code dirty
+        status = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results", ":(exclude)leaderboard.md")
+        return {"git_sha": sha, "git_dirty": bool(status)}
+    except (OSError, subprocess.SubprocessError):
+        return {"git_sha": None, "git_dirty": None}
+
+
+@functools.lru_cache(maxsize=1)
+def package_versions() -> dict[str, str]:
+    out = {}
+    for name in TRACKED_PACKAGES:
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            continue
+    return out
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+@functools.lru_cache(maxsize=1)
+def hardware() -> dict[str, object]:
+    hw: dict[str, object] = {
+        "cpu": _cpu_model(),
+        "cpu_count": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "memory_gb": _mem_gb(),
+        "gpu": None,
+        "gpu_count": 0,
+    }
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            hw["gpu_count"] = torch.cuda.device_count()
+            hw["gpu"] = torch.cuda.get_device_name(0)
+    except ImportError:  # pragma: no cover
+        pass
+    return hw
+
+
+def _mem_gb() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                return round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    return None
+
+
+def environment() -> dict[str, object]:
+    return {
+        **git_state(),
+        "packages": package_versions(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "hardware": hardware(),
+    }
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class PeakMemory:
+    """Samples this process's resident memory in a background thread while a cell runs (peak over the cell,
+    not the process high-water mark); also the CUDA peak when a GPU is used."""
+
+    def __init__(self, interval: float = 0.05):
+        self.interval = interval
+        self.peak_rss_mb = 0.0
+        self.peak_gpu_mb: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_rss_mb = max(self.peak_rss_mb, _rss_mb())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "PeakMemory":
+        self.peak_rss_mb = _rss_mb()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.reset_peak_memory_stats()
+        except ImportError:  # pragma: no cover
+            pass
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_rss_mb = max(self.peak_rss_mb, _rss_mb())
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                self.peak_gpu_mb = torch.cuda.max_memory_allocated() / 2**20
+        except ImportError:  # pragma: no cover
+            pass

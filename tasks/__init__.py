@@ -1,0 +1,1 @@
+"""Task definitions, one sub-package per task family. Discovery imports every module here."""

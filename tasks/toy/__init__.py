@@ -1,0 +1,1 @@
+"""Toy family: the smallest end-to-end loop (run -> results -> leaderboard) on scikit-learn's bundled digits."""

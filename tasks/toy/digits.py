@@ -1,0 +1,67 @@
+"""Digits classification: 8x8 handwritten digits bundled with scikit-learn (1,797 images, 10 classes), offline."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
+
+from bench.api import Context, DatasetRef, Metric, Task, register_family, register_task
+from bench.config import StrictConfig
+
+FAMILY = register_family(
+    "toy.classification",
+    "Supervised classification on a small bundled dataset; the harness's end-to-end check.",
+    output="predicted labels for X_test (int array of shape (n_test,))",
+)
+
+
+@dataclass
+class ClassificationData:
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+
+
+class DigitsConfig(StrictConfig):
+    test_fraction: float = 0.3
+    n_train_max: int | None = None  # subsample the training split (smoke runs)
+
+
+class DigitsClassification(Task):
+    family = "toy.classification"
+    version = "1"
+    description = "10-class digit classification; stratified train/test split drawn from the data seed."
+    dataset = DatasetRef("sklearn.datasets.load_digits", revision=None,
+                         offline_default="bundled with scikit-learn (UCI ML hand-written digits test set)",
+                         license="CC BY 4.0 (UCI)")
+    metrics = (Metric("accuracy", "max"), Metric("balanced_accuracy", "max"))
+    primary_metric = "accuracy"
+    config_cls = DigitsConfig
+
+    def load(self, cfg: DigitsConfig, ctx: Context) -> ClassificationData:
+        from sklearn.model_selection import train_test_split
+
+        X, y = load_digits(return_X_y=True)
+        X = (X / 16.0).astype(np.float32)
+        Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=cfg.test_fraction, stratify=y,
+                                              random_state=ctx.data_seed % (2**32))
+        if cfg.n_train_max is not None:
+            Xtr, ytr = Xtr[: cfg.n_train_max], ytr[: cfg.n_train_max]
+        return ClassificationData(Xtr, ytr, Xte, yte, 10)
+
+    def evaluate(self, data: ClassificationData, output: np.ndarray, cfg: DigitsConfig, ctx: Context) -> dict[str, float]:
+        pred = np.asarray(output)
+        if pred.shape != data.y_test.shape:
+            raise ValueError(f"predictions have shape {pred.shape}, expected {data.y_test.shape}")
+        return {"accuracy": accuracy_score(data.y_test, pred),
+                "balanced_accuracy": balanced_accuracy_score(data.y_test, pred)}
+
+    def smoke_params(self) -> dict:
+        return {"n_train_max": 200}
+
+
+register_task(DigitsClassification("toy-digits"))
