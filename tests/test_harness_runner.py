@@ -1,0 +1,105 @@
+import json
+import os
+
+import pytest
+
+from bench.records import read_record
+from bench.runner import Cell, plan, run_cell, run_sweep
+from bench.seeding import cell_seed, data_seed
+
+
+def test_seed_is_a_pure_function_of_task_method_index():
+    assert cell_seed("t", "m", 0) == cell_seed("t", "m", 0)
+    assert len({cell_seed("t", "m", i) for i in range(50)}) == 50
+    assert cell_seed("t", "m", 0) != cell_seed("t", "m2", 0)
+    assert data_seed("t", 1) == data_seed("t", 1) != data_seed("t", 2)
+    # a known value pins the derivation: changing it silently would re-seed every published cell
+    import hashlib
+
+    want = int.from_bytes(hashlib.sha256(b"cell\x1ftoy-digits\x1fknn\x1f0").digest()[:8], "big") % (2**31 - 1)
+    assert cell_seed("toy-digits", "knn", 0) == want == 698300559
+
+
+def test_adding_a_method_changes_no_other_number(tmp_path, echo_task):
+    only_a = run_sweep(plan(tasks=["test-echo"], methods=["echo_a"], method_overrides={"noise": 1.0}),
+                       tmp_path / "one", progress=False)
+    both = run_sweep(plan(tasks=["test-echo"], methods=["echo_a", "echo_b"], method_overrides={"noise": 1.0}),
+                     tmp_path / "two", progress=False)
+    a1 = {p.name: read_record(p).metrics["score"].value for p in only_a.paths}
+    a2 = {p.name: read_record(p).metrics["score"].value for p in both.paths if p.parent.name == "echo_a"}
+    assert a1 == a2 and len(a1) == 3
+    # the data seed is shared by methods (paired comparison); the cell seed is not
+    ra, rb = (read_record(next((tmp_path / "two/test-echo/v1" / m).glob("*-s0.json"))) for m in ("echo_a", "echo_b"))
+    assert ra.data_seed == rb.data_seed and ra.seed != rb.seed
+
+
+def test_resume_skips_done_cells_and_force_reruns(tmp_path):
+    cells = plan(tasks=["toy-digits"], methods=["majority"], seeds=2, smoke=True)
+    first = run_sweep(cells, tmp_path, progress=False)
+    assert first.outcomes == {"smoke": 2}
+    mtimes = {p: p.stat().st_mtime_ns for p in first.paths}
+    second = run_sweep(cells, tmp_path, progress=False)
+    assert second.outcomes == {"skipped": 2}
+    assert {p: p.stat().st_mtime_ns for p in second.paths} == mtimes
+    third = run_sweep(cells, tmp_path, force=True, progress=False)
+    assert third.outcomes == {"smoke": 2}
+
+
+def test_a_failing_cell_is_recorded_and_the_sweep_goes_on(tmp_path, echo_task):
+    cells = [Cell("test-echo", "echo_a", 0, method_overrides=(("fail", True),)), Cell("test-echo", "echo_b", 0)]
+    s = run_sweep(cells, tmp_path, progress=False)
+    assert s.outcomes == {"failed": 1, "ok": 1}
+    rec = read_record(s.failed[0][1])
+    assert rec.status == "failed" and "boom (requested failure)" in rec.error and rec.metrics == {}
+    # a failed cell is retried on the next run (it is not a result)
+    assert run_cell(cells[0], tmp_path)[0] == "failed"
+    assert run_cell(cells[1], tmp_path)[0] == "skipped"
+
+
+def test_record_has_full_provenance_and_no_temp_files(tmp_path):
+    status, path = run_cell(Cell("toy-digits", "knn", 0, smoke=True), tmp_path)
+    body = json.loads(path.read_text())
+    prov = body["provenance"]
+    for key in ("git_sha", "git_dirty", "packages", "python", "hardware", "wall_time_s", "peak_rss_mb", "started_at"):
+        assert key in prov
+    assert prov["packages"]["numpy"] and prov["packages"]["scikit-learn"]
+    assert prov["hardware"]["cpu_count"] >= 1 and "gpu_count" in prov["hardware"]
+    assert prov["wall_time_s"] > 0 and prov["peak_rss_mb"] > 10
+    assert body["schema_version"] == 1 and body["status"] == "smoke"
+    assert body["dataset"]["id"] == "sklearn.datasets.load_digits"
+    assert body["dataset"]["content_hash"].startswith("sha256:")
+    assert body["metrics"]["accuracy"]["direction"] == "max"
+    assert path.name.startswith(body["config_hash"][:12]) and path.name.endswith("-s0.json")
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # temp file renamed away
+
+
+def test_same_data_for_every_method_of_a_seed(tmp_path):
+    s = run_sweep(plan(tasks=["toy-digits"], methods=["knn", "majority"], seeds=1, smoke=True), tmp_path,
+                  progress=False)
+    fps = {read_record(p).dataset.content_hash for p in s.paths}
+    assert len(fps) == 1
+
+
+def test_interrupted_write_leaves_the_old_record(tmp_path, monkeypatch):
+    from bench import records
+
+    status, path = run_cell(Cell("toy-digits", "majority", 0, smoke=True), tmp_path)
+    before = path.read_bytes()
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(records.os, "replace", boom)
+    with pytest.raises(OSError, match="disk full"):
+        run_cell(Cell("toy-digits", "majority", 0, smoke=True), tmp_path, force=True)
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(path.parent)) == [path.name]
+
+
+def test_wandb_offline_logging(tmp_path, monkeypatch, echo_task):
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wb"))
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    (tmp_path / "wb").mkdir()
+    status, _ = run_cell(Cell("test-echo", "echo_a", 0), tmp_path / "res", wandb_project="dcai-test")
+    assert status == "ok"
+    assert list((tmp_path / "wb").rglob("*.wandb")), "an offline wandb run file was written"
