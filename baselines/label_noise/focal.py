@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from bench.api import register_method
+
+from ._common import predict, seed32, train
+from ._robust import TrainConfig
+
+
+class Config(TrainConfig):
+    gamma: float = 2.0
+
+
+def focal_loss(logits: torch.Tensor, y: torch.Tensor, gamma: float) -> torch.Tensor:
+    """FL = -(1 - p_y)^gamma log p_y (Lin et al., ICCV 2017); gamma = 0 is cross-entropy."""
+    logp = F.log_softmax(logits, dim=1).gather(1, y[:, None]).squeeze(1)
+    return (-(1 - logp.exp()).pow(gamma) * logp).mean()
+
+
+@register_method("focal", family="label_noise.imbalance", config=Config, paper="Lin et al., ICCV 2017")
+def focal(data, cfg: Config, ctx):
+    """Focal loss."""
+    m = train(data.X, data.y, data.n_classes, seed32(ctx), lambda lg, y, i, e: focal_loss(lg, y, cfg.gamma),
+              cfg.epochs, cfg.lr, cfg.batch_size, cfg.hidden)
+    return predict(m, data.X_test)
