@@ -9,7 +9,9 @@ import numpy as np
 
 
 def _update(h: "hashlib._Hash", obj: Any) -> None:
-    if obj is None or isinstance(obj, (bool, int, float, str, bytes)):
+    if hasattr(obj, "fingerprint") and callable(obj.fingerprint) and not isinstance(obj, type):
+        _update(h, obj.fingerprint())
+    elif obj is None or isinstance(obj, (bool, int, float, str, bytes)):
         h.update(repr((type(obj).__name__, obj)).encode())
     elif isinstance(obj, np.ndarray):
         a = np.ascontiguousarray(obj)
@@ -22,7 +24,10 @@ def _update(h: "hashlib._Hash", obj: Any) -> None:
     elif isinstance(obj, np.generic):
         _update(h, obj.item())
     elif type(obj).__module__.startswith("torch") and hasattr(obj, "detach"):
-        _update(h, obj.detach().cpu().numpy())
+        _update(h, obj.detach().cpu().float().numpy())
+    elif hasattr(obj, "state_dict") and callable(obj.state_dict):  # a torch module: its weights
+        h.update(type(obj).__name__.encode())
+        _update(h, dict(obj.state_dict()))
     elif type(obj).__module__.startswith("pandas"):
         import pandas as pd
 
@@ -45,8 +50,6 @@ def _update(h: "hashlib._Hash", obj: Any) -> None:
             if f.metadata.get("fingerprint", True):
                 _update(h, f.name)
                 _update(h, getattr(obj, f.name))
-    elif hasattr(obj, "fingerprint") and callable(obj.fingerprint):
-        _update(h, obj.fingerprint())
     else:
         raise TypeError(
             f"cannot fingerprint {type(obj).__name__}: give it a fingerprint() method or override Task.fingerprint"

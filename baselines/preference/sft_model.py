@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from bench.api import register_method
+
+
+@register_method("sft_model", family="preference", kind="null")
+def sft_model(data, cfg, ctx):
+    """No preference training: the SFT policy itself (win rate and LC win rate exactly 50 against itself)."""
+    return data.policy
