@@ -1,0 +1,67 @@
+"""The embedded SFT environment (offline): sorting instructions with real token-level and sample-level noise.
+
+Each training response is the sorted list, except that
+- with probability `filler_prob` filler words (" um", " well", " ok", " so") are inserted between numbers: tokens that
+  carry no task information (what token cleaning should drop);
+- with probability `bad_prob` the answer itself is corrupted (a low-quality sample: what sample selection should drop).
+A clean "seed" set (`n_seed` ideal answers) is what the reference model is trained on (the paper's high-quality
+reference data). Evaluation prompts are held out; the downstream metrics are the greedy exact match of the ideal
+answer and its mean per-token log-likelihood under the trained model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tasks.preference import toy
+
+FILLERS = (" um", " well", " ok", " so")
+
+
+def noisy_response(xs: list[int], rng: np.random.Generator, filler_prob: float, bad_prob: float) -> tuple[str, bool, bool]:
+    bad = rng.random() < bad_prob
+    nums = toy.parse(toy.corrupt(xs, rng, int(rng.integers(1, 3)))) if bad else sorted(xs)
+    filler = rng.random() < filler_prob
+    parts = []
+    for v in nums:
+        if filler and rng.random() < 0.5:
+            parts.append(FILLERS[int(rng.integers(len(FILLERS)))])
+        parts.append(f" {v}")
+    return "".join(parts), bad, filler
+
+
+@dataclass
+class SFTData:
+    tokenizer: Any
+    base: Any  # the model before SFT (a copy is trained)
+    examples: list[dict]  # encode_sft outputs of the training pool
+    texts: list[tuple[str, str]]  # (prompt, response)
+    seed_examples: list[dict]  # clean reference data
+    is_bad: np.ndarray = field(repr=False, default=None)  # hidden: low-quality sample
+    has_filler: np.ndarray = field(repr=False, default=None)  # hidden
+    eval_lists: list[list[int]] = field(repr=False, default_factory=list)
+
+    def fingerprint(self) -> dict:
+        return {"texts": self.texts, "seed": [e["input_ids"] for e in self.seed_examples], "eval": self.eval_lists}
+
+
+def build(rng: np.random.Generator, n_train: int, n_seed: int, n_eval: int, filler_prob: float, bad_prob: float,
+          model_seed: int) -> SFTData:
+    from bench.lm import encode_sft, tiny_causal_lm
+
+    tok = toy.corpus_tokenizer()
+    lists = toy.sample_lists(rng, n_train)
+    texts, bad, fill = [], [], []
+    for xs in lists:
+        r, b, f = noisy_response(xs, rng, filler_prob, bad_prob)
+        texts.append((toy.make_prompt(xs), r))
+        bad.append(b)
+        fill.append(f)
+    seed_lists = toy.sample_lists(rng, n_seed)
+    seed = [encode_sft(tok, toy.make_prompt(xs), toy.ideal(xs), max_length=64) for xs in seed_lists]
+    base = tiny_causal_lm(len(tok), hidden=64, layers=2, heads=4, max_positions=64, seed=model_seed,
+                          eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    ex = [encode_sft(tok, p, r, max_length=64) for p, r in texts]
+    return SFTData(tok, base, ex, texts, seed, np.array(bad), np.array(fill), toy.sample_lists(rng, n_eval))

@@ -1,0 +1,111 @@
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from baselines.sft._common import global_top, labelled, token_losses
+from baselines.sft.token_cleaning import token_influence
+from bench.lm import TrainConfig, collate, encode_sft, tiny_causal_lm, train_sft
+from bench.records import read_record
+from bench.runner import Cell, plan, run_cell, run_sweep
+from tasks.preference import toy
+from tasks.sft.env import build
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    tok = toy.corpus_tokenizer()
+    base = tiny_causal_lm(len(tok), hidden=32, layers=1, heads=2, max_positions=64, seed=0,
+                          eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    ref = tiny_causal_lm(len(tok), hidden=32, layers=1, heads=2, max_positions=64, seed=1,
+                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    ex = [encode_sft(tok, "sort 3 1 2 :", " 1 2 3"), encode_sft(tok, "sort 9 5 :", " um 5 9")]
+    return tok, base, ref, ex
+
+
+def test_token_influence_equals_hand_computed_loss_difference(tiny):
+    tok, base, ref, ex = tiny
+    infl = token_influence(base, ref, ex, tok.pad_token_id)
+    for i, e in enumerate(ex):
+        ids = torch.tensor([e["input_ids"]])
+        with torch.no_grad():
+            lb = torch.log_softmax(base(input_ids=ids).logits[0], -1)
+            lr = torch.log_softmax(ref(input_ids=ids).logits[0], -1)
+        for t, lab in enumerate(e["labels"]):
+            if lab == -100:
+                assert infl[i][t] == 0.0
+                continue
+            # the token at position t is predicted from position t - 1
+            want = float(-lb[t - 1, lab] + lr[t - 1, lab])
+            assert infl[i][t] == pytest.approx(want, abs=1e-5)
+
+
+def test_global_threshold_keeps_the_ratio_and_never_prompt_tokens(tiny):
+    tok, base, ref, ex = tiny
+    rng = np.random.default_rng(0)
+    scores = [rng.random(len(e["input_ids"])) for e in ex]
+    masks = [labelled(e) for e in ex]
+    w = global_top(scores, masks, 0.5)
+    kept = sum(int(wi[m].sum()) for wi, m in zip(w, masks))
+    assert kept == int(np.ceil(0.5 * sum(m.sum() for m in masks)))
+    assert all(wi[~m].sum() == 0 for wi, m in zip(w, masks))
+
+
+def test_zero_weight_tokens_contribute_nothing_to_training(tiny):
+    """Training with token weight 0 equals training with those labels masked to -100."""
+    tok, base, _, ex = tiny
+    w = [np.ones(len(e["input_ids"]), np.float32) for e in ex]
+    w[1][labelled(ex[1]).nonzero()[0][0]] = 0.0  # drop the filler token " um"
+    masked = copy.deepcopy(ex)
+    masked[1]["labels"] = list(masked[1]["labels"])
+    masked[1]["labels"][labelled(ex[1]).nonzero()[0][0]] = -100
+    a, b = copy.deepcopy(base), copy.deepcopy(base)
+    cfg = TrainConfig(lr=1e-2, batch_size=2, max_steps=3)
+    train_sft(a, ex, tok.pad_token_id, cfg, np.random.default_rng(0), token_weights=w)
+    train_sft(b, masked, tok.pad_token_id, cfg, np.random.default_rng(0))
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.allclose(pa, pb, atol=1e-6)
+
+
+def test_token_cleaning_drops_filler_tokens_first(tmp_path):
+    _, p = run_cell(Cell("sft-token-sort", "token_cleaning", 0, smoke=True), tmp_path)
+    assert read_record(p).status == "smoke"
+    from baselines.sft._common import RefConfig, train_reference
+
+    d = build(np.random.default_rng(0), 200, 40, 10, 0.5, 0.0, 0)
+    ref = train_reference(d.base, d.seed_examples, d.tokenizer.pad_token_id, RefConfig(), np.random.default_rng(0))
+    infl = token_influence(d.base, ref, d.examples, d.tokenizer.pad_token_id)
+    w = global_top(infl, [labelled(e) for e in d.examples], 0.6)
+    filler_ids = {d.tokenizer(f, add_special_tokens=False)["input_ids"][0] for f in (" um", " well", " ok", " so")}
+    kept_f, all_f, kept_o, all_o = 0, 0, 0, 0
+    for e, wi in zip(d.examples, w):
+        for t, lab in enumerate(e["labels"]):
+            if lab == -100:
+                continue
+            if lab in filler_ids:
+                all_f, kept_f = all_f + 1, kept_f + wi[t]
+            else:
+                all_o, kept_o = all_o + 1, kept_o + wi[t]
+    assert all_f > 50 and kept_f / all_f < 0.5 * kept_o / all_o
+
+
+def test_every_sft_method_runs_in_smoke_mode(tmp_path):
+    s = run_sweep(plan(tasks=["sft-*"], smoke=True), tmp_path, progress=False)
+    assert s.outcomes == {"smoke": len(s.paths)} and len(s.paths) == 12
+    for p in s.paths:
+        r = read_record(p)
+        assert 0 <= r.metrics["exact_match"].value <= 1 and 0 < r.metrics["trained_tokens"].value <= 1
+
+
+def test_bad_selection_is_rejected(tmp_path):
+    from bench.api import register_method
+    from bench.registry import METHODS
+    from tasks.sft.tasks import Selection
+
+    register_method("bad_sel", "sft.sample_selection")(lambda d, c, x: Selection(sample_weights=np.ones(3)))
+    try:
+        status, p = run_cell(Cell("sft-sample-sort", "bad_sel", 0, smoke=True), tmp_path)
+    finally:
+        METHODS.remove("bad_sel")
+    assert status == "failed" and "sample_weights must be 80 non-negative numbers" in read_record(p).error
