@@ -70,6 +70,26 @@ def _fmt(m: float | None, s: float | None, n: int) -> str:
     return f"{m:.4f} ± {s:.4f}"
 
 
+def _row_labels(configs: dict[tuple[str, str], dict]) -> dict[tuple[str, str], str]:
+    """A method with one setting is labelled by its name; several settings of one method are told apart by the
+    method-config keys whose values differ (e.g. `flat (divergence=js)`), else by a config-hash prefix."""
+    by_method: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for key in configs:
+        by_method[key[0]].append(key)
+    out = {}
+    for m, keys in by_method.items():
+        if len(keys) == 1:
+            out[keys[0]] = m
+            continue
+        mcs = [configs[k].get("method_config", {}) for k in keys]
+        diff = sorted({k for mc in mcs for k in mc if len({repr(x.get(k)) for x in mcs}) > 1})
+        labels = {k: f"{m} ({', '.join(f'{d}={mc.get(d)}' for d in diff)})" for k, mc in zip(keys, mcs)} if diff else {}
+        for k in keys:
+            lab = labels.get(k)
+            out[k] = lab if lab and list(labels.values()).count(lab) == 1 else f"{m} [cfg {k[1][:8]}]"
+    return out
+
+
 def build_tables(records: list[Record]) -> dict[tuple[str, str, str], tuple[list[Row], dict[str, int], list[str], dict[str, str], str]]:
     """(family, task, version) -> (rows, excluded counts, metric order, directions, primary)."""
     groups: dict[tuple[str, str, str], list[Record]] = defaultdict(list)
@@ -97,14 +117,12 @@ def build_tables(records: list[Record]) -> dict[tuple[str, str, str], tuple[list
         by_cfg: dict[tuple[str, str], list[Record]] = defaultdict(list)
         for r in ok:
             by_cfg[(r.method, r.config_hash)].append(r)
-        cfgs_per_method: dict[str, int] = defaultdict(int)
-        for (m, _) in by_cfg:
-            cfgs_per_method[m] += 1
+        labels = _row_labels({k: v[0].config for k, v in by_cfg.items()})
         rows = []
         for (m, h), rs in sorted(by_cfg.items()):
             rs = sorted(rs, key=lambda r: r.seed_index)
             stats = {name: _mean_std([r.metrics[name].value for r in rs if name in r.metrics]) for name in order}
-            label = m if cfgs_per_method[m] == 1 else f"{m} [cfg {h[:8]}]"
+            label = labels[(m, h)]
             rows.append(Row(label, m, rs[0].method_kind, h, len({r.seed_index for r in rs}), stats))
         assign_ranks(rows, primary, directions.get(primary, "max"))
         sign = 1.0 if directions.get(primary, "max") == "max" else -1.0

@@ -129,3 +129,14 @@ def test_toy_null_baseline_lands_at_chance_and_real_methods_beat_it(tmp_path):
     rebuild(res, out)
     rows = [l for l in out.read_text().splitlines() if l.startswith("| ") and "majority" in l]
     assert rows and rows[0].startswith("| 3 | majority")
+
+
+def test_several_settings_of_one_method_are_labelled_by_what_differs(tmp_path, echo_task):
+    res = tmp_path / "r"
+    for v in (0.9, 0.5):
+        run_sweep(plan(tasks=["test-echo"], methods=["echo_a"], seeds=1, method_overrides={"value": v}), res,
+                  progress=False)
+    out = tmp_path / "lb.md"
+    rebuild(res, out)
+    text = out.read_text()
+    assert "| 1 | echo_a (value=0.9) | 1 |" in text and "| 2 | echo_a (value=0.5) | 1 |" in text

@@ -1,0 +1,63 @@
+"""The unlearning loop shared by the methods: `steps` AdamW steps over mini-batches of forget (and, for methods that
+use it, retain) examples; the method supplies loss(model, forget_batch, retain_batch, ref_model)."""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+
+from bench.config import StrictConfig
+from bench.lm import collate
+from tasks.unlearning.models import PROMPT
+
+
+class UnlearnConfig(StrictConfig):
+    steps: int = 20
+    lr: float = 3e-4
+    batch_size: int = 8
+
+
+def batches(tok, qas, answers, rng, bs):
+    from bench.lm import encode_sft
+
+    idx = rng.choice(len(qas), size=min(bs, len(qas)), replace=False)
+    ex = [encode_sft(tok, PROMPT.format(q=qas[i].question), " " + answers(i), max_length=64) for i in idx]
+    return collate(ex, tok.pad_token_id), idx
+
+
+def run(data, cfg: UnlearnConfig, rng: np.random.Generator, loss_fn, needs_ref: bool = False, log=None):
+    torch.set_num_threads(2)
+    model, tok = data.model, data.tokenizer
+    ref = copy.deepcopy(model).eval() if needs_ref else None
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
+    model.train()
+    for step in range(cfg.steps):
+        loss = loss_fn(model, tok, rng, ref)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if log:
+            log({"unlearn/loss": float(loss)}, step)
+    return model.eval()
+
+
+def forget_batch(data, rng, bs):
+    return batches(data.tokenizer, data.forget, lambda i: data.forget[i].answer, rng, bs)[0]
+
+
+def retain_batch(data, rng, bs):
+    return batches(data.tokenizer, data.retain, lambda i: data.retain[i].answer, rng, bs)[0]
+
+
+def paired_forget_idk(data, rng, bs):
+    """The same forget questions twice: with their forget answers, and with random 'I don't know' templates."""
+    from bench.lm import encode_sft
+
+    tok = data.tokenizer
+    idx = rng.choice(len(data.forget), size=min(bs, len(data.forget)), replace=False)
+    qs = [PROMPT.format(q=data.forget[i].question) for i in idx]
+    bad = [encode_sft(tok, q, " " + data.forget[i].answer, max_length=64) for q, i in zip(qs, idx)]
+    good = [encode_sft(tok, q, " " + data.idk[int(rng.integers(len(data.idk)))], max_length=64) for q in qs]
+    return collate(bad, tok.pad_token_id), collate(good, tok.pad_token_id)

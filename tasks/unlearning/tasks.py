@@ -1,0 +1,163 @@
+"""Unlearning tasks on the TOFU-shaped synthetic benchmark: TOFU metrics and MUSE metrics."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bench.api import Context, DatasetRef, Metric, Task, register_task
+from bench.config import StrictConfig
+from bench.lm import collate, token_nll
+from tasks.preference.toy import generate as greedy
+
+from . import metrics as M
+from .data import Benchmark, generate
+from .models import PROMPT, encode, finetune, tokenizer_for
+
+
+@dataclass
+class UnlearnData:
+    """What a method sees: the target model (train a copy), tokenizer, forget QA, retain QA, IDK templates.
+    FLAT-style methods must only use `forget` and `idk`."""
+
+    model: Any
+    tokenizer: Any
+    forget: list
+    retain: list
+    idk: list[str]
+    bench: Benchmark = field(repr=False, default=None)
+    retain_model: Any = field(repr=False, default=None)
+    ref_stats: dict = field(repr=False, default_factory=dict)
+
+    def fingerprint(self) -> dict:
+        b = self.bench
+        return {"qa": [(q.question, q.answer, q.paraphrase, q.perturbed) for q in b.forget + b.retain + b.holdout],
+                "target": self.model, "retain_model": self.retain_model}
+
+
+def _nll(model, tok, qas, which="answer"):
+    """Mean per-token NLL per example, and per-example token log-prob arrays."""
+    import torch
+
+    ex = encode(tok, qas, which)
+    with torch.no_grad():
+        nll, mask = token_nll(model, collate(ex, tok.pad_token_id))
+    means = (nll.sum(1) / mask.sum(1)).numpy()
+    lps = [-nll[i][mask[i]].numpy() for i in range(len(ex))]
+    return means, lps
+
+
+def _pert(model, tok, qas):
+    k = len(qas[0].perturbed)
+    flat = [type(q)(q.question, p, p, []) for q in qas for p in q.perturbed]
+    m, _ = _nll(model, tok, flat)
+    return m.reshape(len(qas), k)
+
+
+def model_stats(model, tok, b: Benchmark) -> dict:
+    out: dict = {}
+    for name, qas in (("forget", b.forget), ("retain", b.retain), ("world", b.world)):
+        ans, lps = _nll(model, tok, qas)
+        para, _ = _nll(model, tok, qas, "paraphrase")
+        pert = _pert(model, tok, qas)
+        gens = greedy(model, tok, [PROMPT.format(q=q.question) for q in qas], max_new_tokens=24)
+        out[name] = {"ans_nll": ans, "tr": M.truth_ratio(para, pert), "pert_nll": pert, "lps": lps,
+                     "rouge_recall": np.array([M.rouge_l(g, q.answer)["recall"] for g, q in zip(gens, qas)]),
+                     "rouge_f": np.array([M.rouge_l(g, q.answer)["f"] for g, q in zip(gens, qas)])}
+    _, hold = _nll(model, tok, b.holdout)
+    out["holdout_lps"] = hold
+    # VerbMem: continue the first 4 words of each forget answer
+    prefixes = [PROMPT.format(q=q.question) + " " + " ".join(q.answer.split()[:4]) for q in b.forget]
+    conts = greedy(model, tok, prefixes, max_new_tokens=20)
+    out["verbmem"] = np.array([M.rouge_l(c, " ".join(q.answer.split()[4:]))["f"] for c, q in zip(conts, b.forget)])
+    return out
+
+
+def tofu_utility(s: dict) -> float:
+    vals = []
+    for name in ("retain", "world"):
+        d = s[name]
+        if name == "world":  # probability normalised over the candidate answers
+            p = np.exp(-d["ans_nll"])
+            prob = float(np.mean(p / (p + np.exp(-d["pert_nll"]).sum(1))))
+        else:
+            prob = float(np.mean(np.exp(-d["ans_nll"])))
+        vals += [prob, float(d["rouge_recall"].mean()), float(np.mean(np.maximum(0.0, 1.0 - d["tr"])))]
+    return M.model_utility(vals)
+
+
+def mia(s: dict, k: float = 0.2) -> float:
+    return M.mia_auc(np.array([M.min_k_prob(lp, k) for lp in s["forget"]["lps"]]),
+                     np.array([M.min_k_prob(lp, k) for lp in s["holdout_lps"]]))
+
+
+class UnlearnConfig(StrictConfig):
+    n_authors: int = 40
+    forget_fraction: float = 0.1
+    finetune_steps: int = 300
+
+
+class _UnlearnTask(Task):
+    family = "unlearning"
+    version = "1"
+    dataset = DatasetRef("generated: tasks/unlearning/data.py (TOFU-shaped fictitious authors)",
+                         offline_default="synthetic authors QA, tiny Llama target/retain models built and cached; "
+                                         "real runs: locuslab/TOFU (forget01/05/10) and muse-bench/MUSE-News|Books")
+    config_cls = UnlearnConfig
+
+    def load(self, cfg: UnlearnConfig, ctx: Context) -> UnlearnData:
+        import torch
+
+        torch.set_num_threads(2)
+        b = generate(ctx.data_rng, cfg.n_authors, cfg.forget_fraction)
+        tok = tokenizer_for(b)
+        seed = int(ctx.data_seed % (2**31))
+        target = finetune(tok, b.forget + b.retain + b.world, ctx.cache_dir, seed, cfg.finetune_steps, "target")
+        retain = finetune(tok, b.retain + b.world, ctx.cache_dir, seed, cfg.finetune_steps, "retain")
+        ref_stats = model_stats(retain, tok, b)
+        return UnlearnData(target, tok, b.forget, b.retain, b.idk, b, retain, ref_stats)
+
+    def execute(self, method, data: UnlearnData, method_cfg, cfg, ctx):
+        view = UnlearnData(copy.deepcopy(data.model), data.tokenizer, data.forget, data.retain, data.idk)
+        if method.name == "retain_model":
+            view.model = copy.deepcopy(data.retain_model)
+        return method.fn(view, method_cfg, ctx)
+
+    def smoke_params(self):
+        return {"n_authors": 10, "finetune_steps": 40}
+
+
+class TofuTask(_UnlearnTask):
+    description = ("TOFU metrics: forget quality (KS p-value of truth ratios vs the retain-only model), model utility "
+                   "(harmonic mean over retain and world facts), ROUGE-L recall on the forget set.")
+    metrics = (Metric("forget_quality", "max"), Metric("model_utility", "max"), Metric("forget_rouge", "min"),
+               Metric("forget_truth_ratio", "max"))
+    primary_metric = "forget_quality"
+
+    def evaluate(self, data: UnlearnData, model, cfg, ctx):
+        s = model_stats(model, data.tokenizer, data.bench)
+        return {"forget_quality": M.forget_quality(s["forget"]["tr"], data.ref_stats["forget"]["tr"]),
+                "model_utility": tofu_utility(s), "forget_rouge": float(s["forget"]["rouge_recall"].mean()),
+                "forget_truth_ratio": float(np.mean(s["forget"]["tr"]))}
+
+
+class MuseTask(_UnlearnTask):
+    description = ("MUSE metrics: VerbMem and KnowMem on the forget set (lower = forgotten), KnowMem on the retain "
+                   "set (utility), and |PrivLeak| (Min-K% Prob MIA AUC relative to the retain-only model; 0 = ideal).")
+    metrics = (Metric("privleak_abs", "min"), Metric("verbmem_forget", "min"), Metric("knowmem_forget", "min"),
+               Metric("knowmem_retain", "max"))
+    primary_metric = "privleak_abs"
+
+    def evaluate(self, data: UnlearnData, model, cfg, ctx):
+        s = model_stats(model, data.tokenizer, data.bench)
+        leak = M.priv_leak(mia(s), mia(data.ref_stats))
+        ctx.add_artifact("privleak", leak)
+        return {"privleak_abs": abs(leak), "verbmem_forget": float(s["verbmem"].mean()),
+                "knowmem_forget": float(s["forget"]["rouge_f"].mean()),
+                "knowmem_retain": float(s["retain"]["rouge_f"].mean())}
+
+
+register_task(TofuTask("unlearn-tofu-synth-forget10"))
+register_task(MuseTask("unlearn-muse-synth-forget10"))

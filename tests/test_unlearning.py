@@ -1,0 +1,95 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from baselines.unlearning.flat import flat_loss
+from baselines.unlearning.npo import npo_loss
+from bench.records import read_record
+from bench.runner import Cell, run_cell
+from tasks.unlearning import metrics as M
+from tasks.unlearning.data import generate
+
+
+@pytest.mark.parametrize("pred,ref", [
+    ("Sabel Hollins was born in Tunis.", "Sabel Hollins was born in Tunis."),
+    ("Hollins was born in Lima, I think", "Sabel Hollins was born in Tunis."),
+    ("the cat sat on the mat", "the mat sat on a cat"),
+    ("", "anything at all"),
+])
+def test_rouge_l_matches_rouge_score(pred, ref):
+    from rouge_score import rouge_scorer
+
+    want = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False).score(ref, pred)["rougeL"]
+    got = M.rouge_l(pred, ref)
+    assert got["recall"] == pytest.approx(want.recall) and got["precision"] == pytest.approx(want.precision)
+    assert got["f"] == pytest.approx(want.fmeasure)
+
+
+def test_rouge_l_hand_computed():
+    # LCS("a b c d", "a c d e") = "a c d" = 3: recall 3/4, precision 3/4
+    assert M.rouge_l("a b c d", "a c d e") == {"precision": 0.75, "recall": 0.75, "f": 0.75}
+
+
+def test_truth_ratio_hand_computed():
+    # paraphrase mean NLL ln 2 -> p = 1/2; perturbed NLLs ln 4, ln 8 -> p = 1/4, 1/8, mean 3/16 -> R = 3/8
+    tr = M.truth_ratio(np.array([math.log(2)]), np.array([[math.log(4), math.log(8)]]))
+    assert tr[0] == pytest.approx(3 / 8)
+
+
+def test_forget_quality_is_the_ks_p_value():
+    a = np.array([0.1, 0.2, 0.3, 0.4])
+    assert M.forget_quality(a, a) == pytest.approx(1.0)
+    # disjoint samples of 4 and 4: exact two-sided KS p-value = 2 / C(8, 4) = 2 / 70
+    assert M.forget_quality(a, a + 10) == pytest.approx(2 / 70)
+
+
+def test_model_utility_is_the_harmonic_mean():
+    assert M.model_utility([0.5, 1.0, 1.0]) == pytest.approx(3 / (2 + 1 + 1))
+    assert M.model_utility([0.5, 0.0]) == 0.0
+
+
+def test_min_k_mia_and_privleak_hand_computed():
+    assert M.min_k_prob(np.array([-1.0, -5.0, -2.0, -0.5, -3.0]), k=0.4) == pytest.approx(-4.0)  # two lowest
+    assert M.mia_auc(np.array([-1.0, -2.0]), np.array([-3.0, -1.5])) == pytest.approx(0.75)
+    assert M.priv_leak(0.75, 0.5) == pytest.approx(50.0) and M.priv_leak(0.5, 0.5) == 0.0
+
+
+def test_flat_losses_hand_computed():
+    pe, pf = torch.tensor([0.6]), torch.tensor([0.2])
+    assert float(flat_loss(pe, pf, "kl")) == pytest.approx(-(0.6 - math.exp(0.2 - 1)))
+    assert float(flat_loss(pe, pf, "pearson")) == pytest.approx(-(0.6 - (0.04 / 4 + 0.2)))
+    assert float(flat_loss(pe, pf, "tv")) == pytest.approx(-(0.5 * math.tanh(0.6) - 0.5 * math.tanh(0.2)))
+    g = lambda v: math.log(2) - math.log(1 + math.exp(-v))  # noqa: E731
+    assert float(flat_loss(pe, pf, "js")) == pytest.approx(-(g(0.6) + math.log(2 - math.exp(g(0.2)))))
+
+
+def test_npo_loss_hand_computed_and_ga_limit():
+    lp, lr = torch.tensor([-2.0]), torch.tensor([-1.0])
+    beta = 0.5
+    assert float(npo_loss(lp, lr, beta)) == pytest.approx((2 / beta) * math.log(1 + math.exp(beta * -1.0)))
+    # as beta -> 0 the gradient w.r.t. log p tends to GA's (+1 per unit of log-likelihood)
+    x = torch.tensor([-2.0], requires_grad=True)
+    npo_loss(x, lr, 1e-4).sum().backward()
+    assert float(x.grad) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_synthetic_benchmark_shape():
+    b = generate(np.random.default_rng(0), n_authors=40, forget_fraction=0.1)
+    assert len(b.forget) == 16 and len(b.retain) == 144 and len(b.holdout) == 16
+    qa = b.forget[0]
+    assert qa.answer != qa.paraphrase and len(qa.perturbed) == 3 and qa.answer.split()[0] in qa.paraphrase
+    names_f = {q.question for q in b.forget}
+    assert not names_f & {q.question for q in b.retain}
+
+
+def test_retain_reference_scores_forget_quality_1_and_target_scores_low(tmp_path):
+    fq = {}
+    for m in ("retain_model", "target_model"):
+        status, p = run_cell(Cell("unlearn-tofu-synth-forget10", m, 0), tmp_path)
+        assert status == "ok", read_record(p).error
+        fq[m] = read_record(p).metrics["forget_quality"].value
+    assert fq["retain_model"] == pytest.approx(1.0) and fq["target_model"] < 0.05
+    status, p = run_cell(Cell("unlearn-muse-synth-forget10", "retain_model", 0), tmp_path)
+    assert read_record(p).metrics["privleak_abs"].value == 0.0
