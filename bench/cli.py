@@ -60,7 +60,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     cells = plan(tasks=args.task, methods=args.method, seeds=args.seeds, suite=args.suite, smoke=args.smoke,
                  task_overrides=ov["task"], method_overrides=ov["method"])
     results = _results(args)
-    summary = run_sweep(cells, results, force=args.force, wandb_project=args.wandb, progress=not args.quiet)
+    if args.executor != "serial":
+        from .executors import run_distributed
+
+        summary = run_distributed(cells, results, executor=args.executor, address=args.address, force=args.force,
+                                  wandb_project=args.wandb, progress=not args.quiet)
+    else:
+        summary = run_sweep(cells, results, force=args.force, wandb_project=args.wandb, progress=not args.quiet)
     print("cells:", ", ".join(f"{k}={v}" for k, v in sorted(summary.outcomes.items())), f"(results in {results})")
     for cell, path in summary.failed:
         print(f"FAILED {cell.task}/{cell.method}/s{cell.seed_index}: see {path}", file=sys.stderr)
@@ -76,6 +82,11 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
     out = _leaderboard_path(args)
     ok, text = rebuild(_results(args), out, check=args.check)
+    if args.html:
+        from .site import build_site
+
+        build_site(_results(args), Path(args.html))
+        print(f"site written to {args.html}")
     if args.check:
         if not ok:
             print(f"{out} is out of date with {_results(args)}: run `dcai-bench leaderboard`", file=sys.stderr)
@@ -132,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--set", action="append", metavar="SCOPE.KEY=VALUE", help="config override, e.g. method.lr=0.1")
     sp.add_argument("--force", action="store_true", help="rerun cells that already have a record")
     sp.add_argument("--wandb", metavar="PROJECT", help="log each cell to wandb (offline mode when not logged in)")
-    sp.add_argument("--executor", default="serial", choices=["serial"])
+    sp.add_argument("--executor", default="serial", choices=["serial", "ray", "slurm"],
+                    help="serial (default), ray (local, or a cluster with --address), slurm (submitit)")
+    sp.add_argument("--address", help="ray cluster address (default: start a local ray)")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.add_argument("--strict", action="store_true", help="exit 1 when a cell failed")
     sp.add_argument("--leaderboard-update", action="store_true", help="rebuild the leaderboard afterwards")
@@ -141,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("leaderboard", help="rebuild leaderboard.md from results/")
     sp.add_argument("--check", action="store_true", help="exit 1 if leaderboard.md is not what results/ gives")
+    sp.add_argument("--html", metavar="DIR", help="also write the static leaderboard site to DIR")
     common(sp)
     sp.set_defaults(fn=cmd_leaderboard)
 
