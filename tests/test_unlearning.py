@@ -93,3 +93,26 @@ def test_retain_reference_scores_forget_quality_1_and_target_scores_low(tmp_path
     assert fq["retain_model"] == pytest.approx(1.0) and fq["target_model"] < 0.05
     status, p = run_cell(Cell("unlearn-muse-synth-forget10", "retain_model", 0), tmp_path)
     assert read_record(p).metrics["privleak_abs"].value == 0.0
+
+
+@pytest.mark.parametrize("pred,ref", [
+    ("in the town the wizard found a key", "in the town the wizard found a silver key"),
+    ("a b c d e f g", "a b c d e f g"),
+    ("completely different words here", "nothing in common at all"),
+    ("the cat the cat the cat", "the cat sat on the mat"),
+])
+def test_bleu_matches_sacrebleu_on_fixed_strings(pred, ref):
+    import sacrebleu
+
+    from tasks.unlearning.copyright import bleu
+
+    assert bleu(pred, ref) == pytest.approx(sacrebleu.sentence_bleu(pred, [ref]).score, abs=1e-6)
+
+
+def test_copyright_task_smoke_runs_with_reference_rows(tmp_path):
+    out = {}
+    for m in ("target_model", "retain_model", "flat"):
+        status, p = run_cell(Cell("unlearn-copyright-synthbook", m, 0, smoke=True), tmp_path)
+        assert status == "smoke", read_record(p).error
+        out[m] = read_record(p).metrics
+    assert out["retain_model"]["rougeL_forget"].value < out["target_model"]["rougeL_forget"].value

@@ -18,11 +18,11 @@ class UnlearnConfig(StrictConfig):
     batch_size: int = 8
 
 
-def batches(tok, qas, answers, rng, bs):
+def batches(tok, qas, answers, rng, bs, prompt: str = PROMPT):
     from bench.lm import encode_sft
 
     idx = rng.choice(len(qas), size=min(bs, len(qas)), replace=False)
-    ex = [encode_sft(tok, PROMPT.format(q=qas[i].question), " " + answers(i), max_length=64) for i in idx]
+    ex = [encode_sft(tok, prompt.format(q=qas[i].question), " " + answers(i), max_length=64) for i in idx]
     return collate(ex, tok.pad_token_id), idx
 
 
@@ -44,11 +44,11 @@ def run(data, cfg: UnlearnConfig, rng: np.random.Generator, loss_fn, needs_ref: 
 
 
 def forget_batch(data, rng, bs):
-    return batches(data.tokenizer, data.forget, lambda i: data.forget[i].answer, rng, bs)[0]
+    return batches(data.tokenizer, data.forget, lambda i: data.forget[i].answer, rng, bs, data.prompt)[0]
 
 
 def retain_batch(data, rng, bs):
-    return batches(data.tokenizer, data.retain, lambda i: data.retain[i].answer, rng, bs)[0]
+    return batches(data.tokenizer, data.retain, lambda i: data.retain[i].answer, rng, bs, data.prompt)[0]
 
 
 def paired_forget_idk(data, rng, bs):
@@ -57,7 +57,7 @@ def paired_forget_idk(data, rng, bs):
 
     tok = data.tokenizer
     idx = rng.choice(len(data.forget), size=min(bs, len(data.forget)), replace=False)
-    qs = [PROMPT.format(q=data.forget[i].question) for i in idx]
+    qs = [data.prompt.format(q=data.forget[i].question) for i in idx]
     bad = [encode_sft(tok, q, " " + data.forget[i].answer, max_length=64) for q, i in zip(qs, idx)]
     good = [encode_sft(tok, q, " " + data.idk[int(rng.integers(len(data.idk)))], max_length=64) for q in qs]
     return collate(bad, tok.pad_token_id), collate(good, tok.pad_token_id)

@@ -26,19 +26,19 @@ def tokenizer_for(b: Benchmark):
     return bpe_tokenizer(corpus(b), vocab_size=600)
 
 
-def encode(tok, qas, which: str = "answer"):
+def encode(tok, qas, which: str = "answer", prompt: str = PROMPT):
     from bench.lm import encode_sft
 
-    return [encode_sft(tok, PROMPT.format(q=qa.question), " " + getattr(qa, which), max_length=64) for qa in qas]
+    return [encode_sft(tok, prompt.format(q=qa.question), " " + getattr(qa, which), max_length=64) for qa in qas]
 
 
-def finetune(tok, qas, cache_dir: Path, seed: int, steps: int, tag: str):
+def finetune(tok, qas, cache_dir: Path, seed: int, steps: int, tag: str, prompt: str = PROMPT):
     import torch
 
     from bench.lm import TrainConfig, tiny_causal_lm, train_sft
 
     torch.set_num_threads(2)
-    ex = encode(tok, qas)
+    ex = encode(tok, qas, prompt=prompt)
     key = hashlib.sha256(repr(([e["input_ids"] for e in ex], steps, seed, len(tok), "v1")).encode()).hexdigest()[:16]
     path = Path(cache_dir) / "unlearning" / f"{tag}-{key}.pt"
     model = tiny_causal_lm(len(tok), hidden=96, layers=2, heads=4, max_positions=64, seed=seed,

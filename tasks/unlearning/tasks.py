@@ -27,6 +27,7 @@ class UnlearnData:
     forget: list
     retain: list
     idk: list[str]
+    prompt: str = PROMPT  # how a question becomes the model's prompt
     bench: Benchmark = field(repr=False, default=None)
     retain_model: Any = field(repr=False, default=None)
     ref_stats: dict = field(repr=False, default_factory=dict)
@@ -37,11 +38,11 @@ class UnlearnData:
                 "target": self.model, "retain_model": self.retain_model}
 
 
-def _nll(model, tok, qas, which="answer"):
+def _nll(model, tok, qas, which="answer", prompt: str = PROMPT):
     """Mean per-token NLL per example, and per-example token log-prob arrays."""
     import torch
 
-    ex = encode(tok, qas, which)
+    ex = encode(tok, qas, which, prompt)
     with torch.no_grad():
         nll, mask = token_nll(model, collate(ex, tok.pad_token_id))
     means = (nll.sum(1) / mask.sum(1)).numpy()
