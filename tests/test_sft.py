@@ -92,7 +92,7 @@ def test_token_cleaning_drops_filler_tokens_first(tmp_path):
 
 def test_every_sft_method_runs_in_smoke_mode(tmp_path):
     s = run_sweep(plan(tasks=["sft-*"], smoke=True), tmp_path, progress=False)
-    assert s.outcomes == {"smoke": len(s.paths)} and len(s.paths) == 12
+    assert s.outcomes == {"smoke": len(s.paths)} and len(s.paths) == 13
     for p in s.paths:
         r = read_record(p)
         assert 0 <= r.metrics["exact_match"].value <= 1 and 0 < r.metrics["trained_tokens"].value <= 1
@@ -109,3 +109,46 @@ def test_bad_selection_is_rejected(tmp_path):
     finally:
         METHODS.remove("bad_sel")
     assert status == "failed" and "sample_weights must be 80 non-negative numbers" in read_record(p).error
+
+
+def test_bad_repair_is_rejected(tmp_path):
+    from bench.api import register_method
+    from bench.registry import METHODS
+    from tasks.sft.tasks import Selection
+
+    register_method("bad_fix", "sft.sample_selection")(lambda d, c, x: Selection(responses={999: " 1 2"}))
+    try:
+        status, p = run_cell(Cell("sft-sample-sort", "bad_fix", 0, smoke=True), tmp_path)
+    finally:
+        METHODS.remove("bad_fix")
+    assert status == "failed" and "responses: keys must be example indices in [0, 80)" in read_record(p).error
+
+
+def test_entp_priors_by_hand():
+    from baselines.sft.entp_repair import Config, flags, grounded_part, repetition, robust_z, ungrounded
+
+    assert ungrounded("sort 3 1 2 :", " 1 um 2 3") == pytest.approx(0.25)
+    assert ungrounded("sort 3 1 2 :", " 1 2 3") == 0.0
+    assert ungrounded("sort 3 1 2 :", " 1 1 2 3") == pytest.approx(0.25)  # multiset: a second 1 is not grounded
+    assert grounded_part("sort 3 1 2 :", " 1 um 2 well 3") == " 1 2 3"
+    assert repetition("a b a b a b".split()) == pytest.approx(1 - 2 / 5)
+    assert repetition(["a"]) == 0.0
+    z = robust_z(np.array([1.0, 2.0, 3.0, 4.0, 100.0]))
+    assert z[2] == 0.0 and z[4] == pytest.approx((100 - 3) / (1.4826 * 1.0))
+    z = robust_z(np.array([1.0] * 9 + [3.0]))  # MAD is 0: scale falls back to 1.2533 * mean |x - median| = 0.2
+    assert z[9] == pytest.approx(2.0 / (1.2533 * 0.2)) and z[0] == 0.0
+    texts = [("sort 3 1 2 :", " 1 2 3")] * 9 + [("sort 3 1 2 :", " 1 2 3 3 3 3 3 3 3 3 3 3")]
+    nll = np.array([0.1] * 9 + [0.1])
+    f = flags(texts, nll, Config(priors=["length"]))
+    assert f.tolist() == [False] * 9 + [True]
+    assert flags(texts, nll, Config(priors=["perplexity"])).sum() == 0
+
+
+def test_entp_repair_purges_and_repairs_low_quality_samples(tmp_path):
+    _, p = run_cell(Cell("sft-sample-sort", "entp_repair", 0, smoke=True), tmp_path)
+    _, q = run_cell(Cell("sft-sample-sort", "full_tokens", 0, smoke=True), tmp_path)
+    r, full = read_record(p), read_record(q)
+    assert r.status == "smoke", r.error
+    a = r.artifacts
+    assert a["purged"] > 0 and a["rewritten"] <= a["purged"]
+    assert a["bad_fraction_kept"] < 0.5 * full.artifacts["bad_fraction_kept"]

@@ -19,6 +19,7 @@ from .env import SFTData, build
 class Selection:
     token_weights: list[np.ndarray] | None = None  # per example, aligned with input_ids (prompt positions ignored)
     sample_weights: np.ndarray | None = None  # per example, >= 0
+    responses: dict[int, str] | None = None  # repaired responses by example index (data repair, e.g. ENTP rewrite)
 
 
 class SFTConfig(StrictConfig):
@@ -30,18 +31,26 @@ class SFTConfig(StrictConfig):
     steps: int = 120
     batch_size: int = 16
     lr: float = 3e-3
+    lm_eval_tasks: list[str] = []  # extra lm-eval tasks by name (e.g. "gsm8k", "arc_easy"; need their data) -> artifact
 
 
-def downstream(model, tok, eval_lists) -> dict[str, float]:
+def downstream(model, tok, eval_lists, named: list[str] | tuple[str, ...] = ()) -> tuple[dict[str, float], dict]:
+    """Exact match of the greedy answer through lm-eval (a local generate_until task on the held-out prompts) and the
+    ideal answer's mean per-token log-likelihood; plus any named lm-eval tasks (returned separately, not ranked)."""
     import torch
 
+    from bench.lm.lm_eval_local import LocalTask, evaluate
+
     prompts = [toy.make_prompt(xs) for xs in eval_lists]
-    outs = toy.generate(model, tok, prompts)
-    em = float(np.mean([toy.parse(o) == sorted(xs) for xs, o in zip(eval_lists, outs)]))
+    docs = [{"question": p, "answer": toy.ideal(xs)} for p, xs in zip(prompts, eval_lists)]
+    res = evaluate(model, tok, [LocalTask("dcai_sft_sort_heldout", "generate_until", docs, max_gen_toks=16),
+                                *named])
     ex = [encode_sft(tok, p, toy.ideal(xs), max_length=64) for p, xs in zip(prompts, eval_lists)]
     with torch.no_grad():
         nll, mask = token_nll(model, collate(ex, tok.pad_token_id))
-    return {"exact_match": em, "answer_loglik": float(-(nll.sum() / mask.sum()))}
+    scores = {"exact_match": float(res.pop("dcai_sft_sort_heldout")["exact_match"]),
+              "answer_loglik": float(-(nll.sum() / mask.sum()))}
+    return scores, res
 
 
 class _SFTTask(Task):
@@ -66,7 +75,19 @@ class _SFTTask(Task):
         view.base = copy.deepcopy(data.base)
         sel: Selection = method.fn(view, method_cfg, ctx)
         n = len(data.examples)
-        weights = [np.ones(len(e["input_ids"]), dtype=np.float32) for e in data.examples]
+        examples = list(data.examples)
+        if sel.responses:
+            for i, r in sel.responses.items():
+                if not (isinstance(i, (int, np.integer)) and 0 <= i < n) or not isinstance(r, str):
+                    raise ValueError(f"responses: keys must be example indices in [0, {n}) and values strings, "
+                                     f"got {i!r}: {type(r).__name__}")
+                examples[int(i)] = encode_sft(data.tokenizer, data.texts[int(i)][0], r, max_length=64)
+            ctx.add_artifact("rewritten", len(sel.responses))
+            if data.is_bad is not None:  # hidden truth: is each rewrite the ideal answer?
+                ok = [r.split() == toy.ideal(toy.parse(data.texts[int(i)][0][len("sort "):])).split()
+                      for i, r in sel.responses.items()]
+                ctx.add_artifact("rewrites_correct", float(np.mean(ok)))
+        weights = [np.ones(len(e["input_ids"]), dtype=np.float32) for e in examples]
         if sel.token_weights is not None:
             if len(sel.token_weights) != n:
                 raise ValueError(f"token_weights: expected {n} arrays, got {len(sel.token_weights)}")
@@ -80,19 +101,24 @@ class _SFTTask(Task):
         if not keep:
             raise ValueError("the selection keeps no training token")
         model = copy.deepcopy(data.base)
-        train_sft(model, [data.examples[i] for i in keep], data.tokenizer.pad_token_id,
+        train_sft(model, [examples[i] for i in keep], data.tokenizer.pad_token_id,
                   TrainConfig(lr=cfg.lr, batch_size=cfg.batch_size, max_steps=cfg.steps), ctx.rng,
                   token_weights=[weights[i] for i in keep], log=ctx.log)
-        labelled = [np.asarray(e["labels"]) != -100 for e in data.examples]
+        labelled = [np.asarray(e["labels"]) != -100 for e in examples]
         trained = sum(float(((weights[i] > 0) & labelled[i]).sum()) for i in keep)
         ctx.add_artifact("kept_samples", len(keep))
         if data.is_bad is not None:
-            ctx.add_artifact("bad_fraction_kept", float(np.mean(data.is_bad[keep])))
-        return model, trained / max(1.0, sum(float(l.sum()) for l in labelled))
+            fixed = set(map(int, sel.responses or {}))
+            ctx.add_artifact("bad_fraction_kept", float(np.mean([data.is_bad[i] and i not in fixed for i in keep])))
+        pool = sum(float((np.asarray(e["labels"]) != -100).sum()) for e in data.examples)
+        return model, trained / max(1.0, pool)
 
     def evaluate(self, data: SFTData, output, cfg, ctx):
         model, frac = output
-        return {**downstream(model, data.tokenizer, data.eval_lists), "trained_tokens": frac}
+        scores, named = downstream(model, data.tokenizer, data.eval_lists, cfg.lm_eval_tasks)
+        if named:
+            ctx.add_artifact("lm_eval", named)
+        return {**scores, "trained_tokens": frac}
 
     def smoke_params(self):
         return {"n_train": 80, "n_seed": 16, "n_eval": 16, "steps": 10}
@@ -100,13 +126,13 @@ class _SFTTask(Task):
 
 class TokenSelection(_SFTTask):
     family = "sft.token_selection"
-    version = "1"
+    version = "2"  # v2: exact match scored by lm-eval (strict string match; v1 parsed the leading numbers)
     description = "Token-level selection: which response tokens get the SFT loss."
 
 
 class SampleSelection(_SFTTask):
     family = "sft.sample_selection"
-    version = "1"
+    version = "2"  # v2: exact match by lm-eval; data-repair methods (responses) allowed
     description = "Sample-level selection under a budget: which SFT samples get trained on."
 
 
