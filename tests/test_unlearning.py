@@ -116,3 +116,15 @@ def test_copyright_task_smoke_runs_with_reference_rows(tmp_path):
         assert status == "smoke", read_record(p).error
         out[m] = read_record(p).metrics
     assert out["retain_model"]["rougeL_forget"].value < out["target_model"]["rougeL_forget"].value
+
+
+def test_copyright_mc_task_is_balanced_so_a_constant_answer_scores_chance():
+    from tasks.unlearning.copyright import mc_task
+    from tasks.unlearning.data import QA, WORLD
+
+    world = [QA(q, a, a, [a.replace(a.split()[-1], w + ".") for w in ("purple", "twelve", "Mars")]) for q, a in WORLD]
+    docs = mc_task(world).docs
+    labels = np.array([d["label"] for d in docs])
+    for j in range(4):
+        assert np.mean(labels == j) == 0.25
+    assert all(d["choices"][d["label"]] == q.answer for d, q in zip(docs, world))

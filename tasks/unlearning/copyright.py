@@ -4,8 +4,8 @@ A project-generated long-form "book" (a fantasy novel in short passages about fi
 the copyrighted text: the target model is fine-tuned on it together with general text (its row, `target_model`, is the
 model before unlearning), then a method unlearns the book; `retain_model` (reference †) never saw the book. Efficacy: BLEU and ROUGE-L between the model's greedy completions of book prompts (each passage's first
 sentence) and the true continuations (lower = more forgotten). Utility: perplexity on held-out general text and
-zero-shot multiple-choice accuracy (the candidate with the highest mean log-likelihood; world facts vs perturbed
-answers, TruthfulQA-MC1 style). Real runs: the user supplies the book text from a local path (`task.book_path`,
+zero-shot multiple-choice accuracy through lm-evaluation-harness (a local multiple_choice task: world facts vs
+perturbed answers, TruthfulQA-MC1 style; `task.lm_eval_tasks` adds named lm-eval tasks where their data exists). Real runs: the user supplies the book text from a local path (`task.book_path`,
 one passage per paragraph; it cannot be redistributed) and a model by hub id (e.g. OPT-2.7B, Llama-2-7B)."""
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import numpy as np
 
 from bench.api import Context, DatasetRef, Metric, register_task
 from bench.config import StrictConfig
+from bench.lm import lm_eval_local
 
 from . import metrics as M
 from .data import QA, WORLD
@@ -86,18 +87,33 @@ def bleu(pred: str, ref: str, max_n: int = 4) -> float:
     return 100.0 * bp * math.exp(logs)
 
 
+def mc_task(world: list[QA]) -> "lm_eval_local.LocalTask":
+    """World-knowledge multiple choice (TruthfulQA-MC1 style: one true statement, three perturbed ones; chance 0.25),
+    answer position rotated so that a constant choice scores exactly chance."""
+    docs = []
+    for k, q in enumerate(world):
+        choices = list(q.perturbed)
+        label = k % (len(choices) + 1)
+        choices.insert(label, q.answer)
+        docs.append({"question": PROMPT_TEXT.format(q=q.question), "choices": choices, "label": label})
+    return lm_eval_local.LocalTask("dcai_copyright_world_mc", "multiple_choice", docs)
+
+
 class CopyrightConfig(StrictConfig):
     n_passages: int = 24
     n_general: int = 60
     finetune_steps: int = 300
     book_path: str | None = None  # real runs: a local text file, one passage per paragraph
+    lm_eval_tasks: list[str] = []  # extra lm-eval tasks by name (e.g. "truthfulqa_mc1"; need their data) -> artifact
 
 
 class CopyrightTask(_UnlearnTask):
     description = ("Unlearn a generated 'book': BLEU / ROUGE-L of completions of its passages (lower = forgotten), "
                    "perplexity on held-out general text and zero-shot MC accuracy (utility).")
     metrics = (Metric("rougeL_forget", "min"), Metric("bleu_forget", "min"), Metric("ppl_heldout", "min"),
-               Metric("mc_accuracy", "max"))
+               Metric("mc_accuracy", "max"),
+               Metric("empty_frac", "min", "share of book prompts answered with an empty completion: forgetting by "
+                                           "falling silent, not by writing something else"))
     primary_metric = "rougeL_forget"
     config_cls = CopyrightConfig
     dataset = DatasetRef("generated: tasks/unlearning/copyright.py (project-written fantasy passages)",
@@ -152,14 +168,14 @@ class CopyrightTask(_UnlearnTask):
         b = [bleu(o.strip(), q.answer) for o, q in zip(outs, data.forget)]
         r = [M.rouge_l(o, q.answer)["f"] for o, q in zip(outs, data.forget)]
         held, _ = _nll(model, tok, data.ref_stats["heldout"], prompt=PROMPT_TEXT)
-        world = data.ref_stats["world"]
-        ans, _ = _nll(model, tok, world, prompt=PROMPT_TEXT)
-        flat = [QA(q.question, p, p, []) for q in world for p in q.perturbed]
-        pert, _ = _nll(model, tok, flat, prompt=PROMPT_TEXT)
-        pert = pert.reshape(len(world), -1)
+        mc = lm_eval_local.evaluate(model, tok, [mc_task(data.ref_stats["world"]), *cfg.lm_eval_tasks])
+        main = mc.pop("dcai_copyright_world_mc")
+        if mc:
+            ctx.add_artifact("lm_eval", mc)
         ctx.add_artifact("samples", [{"prompt": q.question, "output": o} for q, o in list(zip(data.forget, outs))[:3]])
         return {"rougeL_forget": float(np.mean(r)), "bleu_forget": float(np.mean(b)),
-                "ppl_heldout": float(np.exp(np.mean(held))), "mc_accuracy": float(np.mean(ans < pert.min(axis=1)))}
+                "ppl_heldout": float(np.exp(np.mean(held))), "mc_accuracy": float(main["acc"]),
+                "empty_frac": float(np.mean([not o.strip() for o in outs]))}
 
     def smoke_params(self):
         return {"n_passages": 8, "n_general": 16, "finetune_steps": 40}
