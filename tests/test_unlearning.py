@@ -119,12 +119,26 @@ def test_copyright_task_smoke_runs_with_reference_rows(tmp_path):
 
 
 def test_copyright_mc_task_is_balanced_so_a_constant_answer_scores_chance():
-    from tasks.unlearning.copyright import mc_task
-    from tasks.unlearning.data import QA, WORLD
+    from tasks.unlearning.copyright import mc_task, world_mc_items
 
-    world = [QA(q, a, a, [a.replace(a.split()[-1], w + ".") for w in ("purple", "twelve", "Mars")]) for q, a in WORLD]
+    world = world_mc_items()
     docs = mc_task(world).docs
+    trained_words = {w for q in world for w in q.answer.split()}
+    for q in world:  # distractors differ from the truth and use only words the model was trained on
+        assert q.answer not in q.perturbed and len(set(q.perturbed)) == 3
+        assert all(set(p.split()) <= trained_words for p in q.perturbed)
     labels = np.array([d["label"] for d in docs])
     for j in range(4):
         assert np.mean(labels == j) == 0.25
     assert all(d["choices"][d["label"]] == q.answer for d, q in zip(docs, world))
+
+
+def test_copyright_task_takes_a_model_spec_instead_of_the_tiny_default(tmp_path):
+    status, p = run_cell(Cell("unlearn-copyright-synthbook", "target_model", 0, smoke=True,
+                              task_overrides={"model": "tiny-gpt2"}), tmp_path)
+    r = read_record(p)
+    assert status == "smoke", r.error
+    assert r.config["task_config"]["model"] == "tiny-gpt2" and 0 <= r.metrics["mc_accuracy"].value <= 1
+    status, p = run_cell(Cell("unlearn-copyright-synthbook", "target_model", 0, smoke=True,
+                              task_overrides={"model": "facebook/opt-2.7b"}), tmp_path)
+    assert status == "failed" and "pin a revision" in read_record(p).error

@@ -87,6 +87,17 @@ def bleu(pred: str, ref: str, max_n: int = 4) -> float:
     return 100.0 * bp * math.exp(logs)
 
 
+def world_mc_items() -> list[QA]:
+    """World facts with three distractors each: the statement with its last word replaced by another fact's last
+    word. Every distractor word occurs in the training text, so word frequency alone cannot pick the true one."""
+    last = [a.split()[-1] for _, a in WORLD]
+    out = []
+    for k, (q, a) in enumerate(WORLD):
+        stem = a.rsplit(" ", 1)[0]
+        out.append(QA(q, a, a, [f"{stem} {last[(k + j) % len(WORLD)]}" for j in (1, 3, 5)]))
+    return out
+
+
 def mc_task(world: list[QA]) -> "lm_eval_local.LocalTask":
     """World-knowledge multiple choice (TruthfulQA-MC1 style: one true statement, three perturbed ones; chance 0.25),
     answer position rotated so that a constant choice scores exactly chance."""
@@ -105,6 +116,10 @@ class CopyrightConfig(StrictConfig):
     finetune_steps: int = 300
     book_path: str | None = None  # real runs: a local text file, one passage per paragraph
     lm_eval_tasks: list[str] = []  # extra lm-eval tasks by name (e.g. "truthfulqa_mc1"; need their data) -> artifact
+    model: str = "tiny"  # "tiny" (a 96-d Llama with a BPE fitted to the corpus) or a bench.lm.ModelSpec name:
+    # "tiny-gpt2", "smollm2-135m-offline", or a hub id such as "facebook/opt-2.7b" / "meta-llama/Llama-2-7b-hf"
+    model_revision: str | None = None  # required for hub ids (commit sha)
+    finetune_lr: float = 3e-3
 
 
 class CopyrightTask(_UnlearnTask):
@@ -133,13 +148,22 @@ class CopyrightTask(_UnlearnTask):
             forget = book(rng, cfg.n_passages)
         gen = general(rng, cfg.n_general + 20)
         retain, heldout = gen[:cfg.n_general], gen[cfg.n_general:]
-        world = [QA(q, a, a, [a.replace(a.split()[-1], w + ".") for w in ("purple", "twelve", "Mars")])
-                 for q, a in WORLD]
+        world = world_mc_items()
         text = [q.question + " " + q.answer for q in forget + gen] + [q.question + " " + q.answer for q in world]
-        tok = bpe_tokenizer(text + ["I don't know that."], vocab_size=500)
         seed = int(ctx.data_seed % (2**31))
-        target = finetune(tok, forget + retain + world, ctx.cache_dir, seed, cfg.finetune_steps, "book", PROMPT_TEXT)
-        never_saw = finetune(tok, retain + world, ctx.cache_dir, seed, cfg.finetune_steps, "book-retain", PROMPT_TEXT)
+        base, key = None, ""
+        if cfg.model == "tiny":
+            tok = bpe_tokenizer(text + ["I don't know that."], vocab_size=500)
+        else:
+            from bench.lm import ModelSpec, load_causal_lm
+
+            base, tok = load_causal_lm(ModelSpec(cfg.model, cfg.model_revision), ctx.cache_dir)
+            key = f"{cfg.model}@{cfg.model_revision}"
+        kw = {"base": base, "base_key": key, "lr": cfg.finetune_lr}
+        target = finetune(tok, forget + retain + world, ctx.cache_dir, seed, cfg.finetune_steps, "book", PROMPT_TEXT,
+                          **kw)
+        never_saw = finetune(tok, retain + world, ctx.cache_dir, seed, cfg.finetune_steps, "book-retain", PROMPT_TEXT,
+                             **kw)
         d = UnlearnData(target, tok, forget, retain + world, ["I don't know that.", "I cannot continue that text."],
                         prompt=PROMPT_TEXT, retain_model=never_saw)
         d.ref_stats = {"heldout": heldout, "world": world}

@@ -32,21 +32,30 @@ def encode(tok, qas, which: str = "answer", prompt: str = PROMPT):
     return [encode_sft(tok, prompt.format(q=qa.question), " " + getattr(qa, which), max_length=64) for qa in qas]
 
 
-def finetune(tok, qas, cache_dir: Path, seed: int, steps: int, tag: str, prompt: str = PROMPT):
+def finetune(tok, qas, cache_dir: Path, seed: int, steps: int, tag: str, prompt: str = PROMPT, base=None,
+             base_key: str = "", lr: float = 3e-3):
+    """Fine-tune a copy of `base` (default: a fresh tiny Llama for `tok`) on `qas`; cached by content hash
+    (examples, steps, seed, tokenizer size, `base_key` naming the base model)."""
+    import copy
+
     import torch
 
     from bench.lm import TrainConfig, tiny_causal_lm, train_sft
 
     torch.set_num_threads(2)
     ex = encode(tok, qas, prompt=prompt)
-    key = hashlib.sha256(repr(([e["input_ids"] for e in ex], steps, seed, len(tok), "v1")).encode()).hexdigest()[:16]
+    key = hashlib.sha256(repr(([e["input_ids"] for e in ex], steps, seed, len(tok), "v1")
+                              + ((base_key, lr) if base is not None else ())).encode()).hexdigest()[:16]
     path = Path(cache_dir) / "unlearning" / f"{tag}-{key}.pt"
-    model = tiny_causal_lm(len(tok), hidden=96, layers=2, heads=4, max_positions=64, seed=seed,
-                           eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    if base is not None:
+        model = copy.deepcopy(base)
+    else:
+        model = tiny_causal_lm(len(tok), hidden=96, layers=2, heads=4, max_positions=64, seed=seed,
+                               eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
     if path.exists():
         model.load_state_dict(torch.load(path, weights_only=True))
         return model.eval()
-    train_sft(model, ex, tok.pad_token_id, TrainConfig(lr=3e-3, batch_size=16, max_steps=steps, warmup_ratio=0.05),
+    train_sft(model, ex, tok.pad_token_id, TrainConfig(lr=lr, batch_size=16, max_steps=steps, warmup_ratio=0.05),
               np.random.default_rng(seed))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
