@@ -85,12 +85,15 @@ def test_synthetic_benchmark_shape():
 
 
 def test_retain_reference_scores_forget_quality_1_and_target_scores_low(tmp_path):
-    fq = {}
+    met = {}
     for m in ("retain_model", "target_model"):
         status, p = run_cell(Cell("unlearn-tofu-synth-forget10", m, 0), tmp_path)
         assert status == "ok", read_record(p).error
-        fq[m] = read_record(p).metrics["forget_quality"].value
-    assert fq["retain_model"] == pytest.approx(1.0) and fq["target_model"] < 0.05
+        met[m] = {k: v.value for k, v in read_record(p).metrics.items()}
+    # the KS test on 16 forget questions is coarse (target seeds range 0.01-0.21), so the target's bound is loose;
+    # its forget ROUGE shows the memorisation plainly
+    assert met["retain_model"]["forget_quality"] == pytest.approx(1.0) and met["target_model"]["forget_quality"] < 0.25
+    assert met["target_model"]["forget_rouge"] > 0.9 > met["retain_model"]["forget_rouge"] + 0.2
     status, p = run_cell(Cell("unlearn-muse-synth-forget10", "retain_model", 0), tmp_path)
     assert read_record(p).metrics["privleak_abs"].value == 0.0
 
@@ -119,9 +122,10 @@ def test_copyright_task_smoke_runs_with_reference_rows(tmp_path):
 
 
 def test_copyright_mc_task_is_balanced_so_a_constant_answer_scores_chance():
-    from tasks.unlearning.copyright import mc_task, world_mc_items
+    from tasks.unlearning.copyright import mc_task
+    from tasks.unlearning.data import world_facts
 
-    world = world_mc_items()
+    world = world_facts()
     docs = mc_task(world).docs
     trained_words = {w for q in world for w in q.answer.split()}
     for q in world:  # distractors differ from the truth and use only words the model was trained on

@@ -19,7 +19,7 @@ from bench.config import StrictConfig
 from bench.lm import lm_eval_local
 
 from . import metrics as M
-from .data import QA, WORLD
+from .data import QA, world_facts
 from .models import finetune
 from .tasks import UnlearnData, _nll, _UnlearnTask
 
@@ -87,17 +87,6 @@ def bleu(pred: str, ref: str, max_n: int = 4) -> float:
     return 100.0 * bp * math.exp(logs)
 
 
-def world_mc_items() -> list[QA]:
-    """World facts with three distractors each: the statement with its last word replaced by another fact's last
-    word. Every distractor word occurs in the training text, so word frequency alone cannot pick the true one."""
-    last = [a.split()[-1] for _, a in WORLD]
-    out = []
-    for k, (q, a) in enumerate(WORLD):
-        stem = a.rsplit(" ", 1)[0]
-        out.append(QA(q, a, a, [f"{stem} {last[(k + j) % len(WORLD)]}" for j in (1, 3, 5)]))
-    return out
-
-
 def mc_task(world: list[QA]) -> "lm_eval_local.LocalTask":
     """World-knowledge multiple choice (TruthfulQA-MC1 style: one true statement, three perturbed ones; chance 0.25),
     answer position rotated so that a constant choice scores exactly chance."""
@@ -148,7 +137,7 @@ class CopyrightTask(_UnlearnTask):
             forget = book(rng, cfg.n_passages)
         gen = general(rng, cfg.n_general + 20)
         retain, heldout = gen[:cfg.n_general], gen[cfg.n_general:]
-        world = world_mc_items()
+        world = world_facts()
         text = [q.question + " " + q.answer for q in forget + gen] + [q.question + " " + q.answer for q in world]
         seed = int(ctx.data_seed % (2**31))
         base, key = None, ""

@@ -85,6 +85,17 @@ def generate(rng: np.random.Generator, n_authors: int = 40, forget_fraction: flo
     forget = [q for a in per[:n_f] for q in a]
     retain = [q for a in per[n_f:n_authors] for q in a]
     holdout = [q for a in per[n_authors:] for q in a]
-    world = [QA(q, a, a, [a.replace(a.split()[-1], w + ".") for w in ("purple", "twelve", "Mars")][:n_perturbed])
-             for q, a in WORLD]
+    world = world_facts(n_perturbed)
     return Benchmark(forget, retain, holdout, world, list(IDK))
+
+
+def world_facts(n_perturbed: int = 3) -> list[QA]:
+    """World facts with perturbed answers: the statement with its last word replaced by another fact's last word, so
+    every perturbed word occurs in the training text (v1 used unseen words such as "purple", which any model that
+    learned word frequencies rejects: truth ratios and MC accuracy were trivially good)."""
+    last = [a.split()[-1] for _, a in WORLD]
+    out = []
+    for k, (q, a) in enumerate(WORLD):
+        stem = a.rsplit(" ", 1)[0]
+        out.append(QA(q, a, a, [f"{stem} {last[(k + j) % len(WORLD)]}" for j in (1, 3, 5)][:n_perturbed]))
+    return out

@@ -102,7 +102,7 @@ class UnlearnConfig(StrictConfig):
 
 class _UnlearnTask(Task):
     family = "unlearning"
-    version = "1"
+    version = "2"  # v2: world-fact distractors use trained words (v1's unseen words made world utility trivial)
     dataset = DatasetRef("generated: tasks/unlearning/data.py (TOFU-shaped fictitious authors)",
                          offline_default="synthetic authors QA, tiny Llama target/retain models built and cached; "
                                          "real runs: locuslab/TOFU (forget01/05/10) and muse-bench/MUSE-News|Books")
@@ -118,7 +118,7 @@ class _UnlearnTask(Task):
         target = finetune(tok, b.forget + b.retain + b.world, ctx.cache_dir, seed, cfg.finetune_steps, "target")
         retain = finetune(tok, b.retain + b.world, ctx.cache_dir, seed, cfg.finetune_steps, "retain")
         ref_stats = model_stats(retain, tok, b)
-        return UnlearnData(target, tok, b.forget, b.retain, b.idk, b, retain, ref_stats)
+        return UnlearnData(target, tok, b.forget, b.retain, b.idk, bench=b, retain_model=retain, ref_stats=ref_stats)
 
     def execute(self, method, data: UnlearnData, method_cfg, cfg, ctx):
         view = UnlearnData(copy.deepcopy(data.model), data.tokenizer, data.forget, data.retain, data.idk)
