@@ -6,6 +6,7 @@ import torch
 
 from baselines.unlearning.flat import flat_loss
 from baselines.unlearning.npo import npo_loss
+from bench.errors import DataUnavailable
 from bench.records import read_record
 from bench.runner import Cell, run_cell
 from tasks.unlearning import metrics as M
@@ -146,3 +147,62 @@ def test_copyright_task_takes_a_model_spec_instead_of_the_tiny_default(tmp_path)
     status, p = run_cell(Cell("unlearn-copyright-synthbook", "target_model", 0, smoke=True,
                               task_overrides={"model": "facebook/opt-2.7b"}), tmp_path)
     assert status == "failed" and "pin a revision" in read_record(p).error
+
+
+def _tofu_rows(n, tag, k=3, paraphrase=True):
+    rows = []
+    for i in range(n):
+        r = {"question": f"Where was {tag} author {i} born?", "answer": f"{tag} author {i} was born in city {i}.",
+             "perturbed_answer": [f"{tag} author {i} was born in city {i + j + 1}." for j in range(k)]}
+        if paraphrase:
+            r["paraphrased_answer"] = f"The birthplace of {tag} author {i} is city {i}."
+        rows.append(r)
+    return rows
+
+
+def test_tofu_rows_map_to_the_benchmark():
+    from tasks.unlearning.hub import rows_to_benchmark
+
+    world = _tofu_rows(3, "world", k=5, paraphrase=False)
+    b = rows_to_benchmark(_tofu_rows(4, "f"), _tofu_rows(6, "r"), world, holdout=[{"question": "q?", "answer": "a."}])
+    assert (len(b.forget), len(b.retain), len(b.world), len(b.holdout)) == (4, 6, 3, 1)
+    assert b.forget[1].paraphrase == "The birthplace of f author 1 is city 1."
+    assert all(len(q.perturbed) == 3 for q in b.forget + b.retain + b.world + b.holdout)  # truncated to the minimum
+    assert b.world[0].paraphrase == b.world[0].answer  # no paraphrase in world facts: the answer stands in
+    with pytest.raises(DataUnavailable, match=r"forget: rows lack field\(s\) \['paraphrased_answer'\]"):
+        rows_to_benchmark(_tofu_rows(2, "f", paraphrase=False), _tofu_rows(2, "r"), world)
+
+
+def test_tofu_hub_source_runs_end_to_end_on_rows_in_the_real_schema(tmp_path, monkeypatch):
+    from tasks.unlearning import hub
+
+    data = {"forget10_perturbed": _tofu_rows(8, "f"), "retain_perturbed": _tofu_rows(12, "r"),
+            "world_facts_perturbed": _tofu_rows(3, "w", paraphrase=False),
+            "real_authors_perturbed": _tofu_rows(3, "a", paraphrase=False)}
+    data["full"] = [{"question": x["question"], "answer": x["answer"]}
+                    for x in data["forget10_perturbed"] + data["retain_perturbed"]]
+    data["retain90"] = [{"question": x["question"], "answer": x["answer"]} for x in data["retain_perturbed"]]
+    asked = []
+
+    def fake_loader(revision):
+        assert revision == "0123abc"
+
+        def load(path, name, split):
+            asked.append((path, name))
+            if name not in data:
+                raise DataUnavailable(f"{name} missing")
+            return data[name]
+        return load
+
+    monkeypatch.setattr(hub, "_loader", fake_loader)
+    over = {"source": "hub", "revision": "0123abc", "finetune_steps": 30}
+    status, p = run_cell(Cell("unlearn-tofu-synth-forget10", "retain_model", 0, task_overrides=over), tmp_path)
+    r = read_record(p)
+    assert status == "ok", r.error
+    assert r.metrics["forget_quality"].value == pytest.approx(1.0)  # the retain reference against itself
+    assert r.dataset.id == "locuslab/TOFU (forget10)" and r.dataset.revision == "0123abc"
+    assert ("locuslab/TOFU", "retain90") in asked and ("locuslab/TOFU", "full") in asked
+    monkeypatch.undo()  # the real loader: refuses an unpinned revision before touching the network
+    status, p = run_cell(Cell("unlearn-tofu-synth-forget10", "retain_model", 0,
+                              task_overrides={"source": "hub"}), tmp_path / "b")
+    assert status == "failed" and "pin a dataset revision" in read_record(p).error

@@ -9,7 +9,7 @@ import torch
 
 from bench.config import StrictConfig
 from bench.lm import collate
-from tasks.unlearning.models import PROMPT
+from tasks.unlearning.models import PROMPT, max_len
 
 
 class UnlearnConfig(StrictConfig):
@@ -22,7 +22,7 @@ def batches(tok, qas, answers, rng, bs, prompt: str = PROMPT):
     from bench.lm import encode_sft
 
     idx = rng.choice(len(qas), size=min(bs, len(qas)), replace=False)
-    ex = [encode_sft(tok, prompt.format(q=qas[i].question), " " + answers(i), max_length=64) for i in idx]
+    ex = [encode_sft(tok, prompt.format(q=qas[i].question), " " + answers(i), max_length=max_len(tok)) for i in idx]
     return collate(ex, tok.pad_token_id), idx
 
 
@@ -58,6 +58,6 @@ def paired_forget_idk(data, rng, bs):
     tok = data.tokenizer
     idx = rng.choice(len(data.forget), size=min(bs, len(data.forget)), replace=False)
     qs = [data.prompt.format(q=data.forget[i].question) for i in idx]
-    bad = [encode_sft(tok, q, " " + data.forget[i].answer, max_length=64) for q, i in zip(qs, idx)]
-    good = [encode_sft(tok, q, " " + data.idk[int(rng.integers(len(data.idk)))], max_length=64) for q in qs]
+    bad = [encode_sft(tok, q, " " + data.forget[i].answer, max_length=max_len(tok)) for q, i in zip(qs, idx)]
+    good = [encode_sft(tok, q, " " + data.idk[int(rng.integers(len(data.idk)))], max_length=max_len(tok)) for q in qs]
     return collate(bad, tok.pad_token_id), collate(good, tok.pad_token_id)

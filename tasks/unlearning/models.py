@@ -26,10 +26,18 @@ def tokenizer_for(b: Benchmark):
     return bpe_tokenizer(corpus(b), vocab_size=600)
 
 
+def max_len(tok) -> int:
+    """Sequence cap for this track: the tokenizer's `model_max_length` when a loader set it (hub runs, see
+    `task.max_length`), else 64 (the embedded default's tiny models)."""
+    m = getattr(tok, "model_max_length", None)
+    return int(m) if m and m <= 8192 else 64
+
+
 def encode(tok, qas, which: str = "answer", prompt: str = PROMPT):
     from bench.lm import encode_sft
 
-    return [encode_sft(tok, prompt.format(q=qa.question), " " + getattr(qa, which), max_length=64) for qa in qas]
+    n = max_len(tok)
+    return [encode_sft(tok, prompt.format(q=qa.question), " " + getattr(qa, which), max_length=n) for qa in qas]
 
 
 def finetune(tok, qas, cache_dir: Path, seed: int, steps: int, tag: str, prompt: str = PROMPT, base=None,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -67,8 +67,7 @@ def model_stats(model, tok, b: Benchmark) -> dict:
         out[name] = {"ans_nll": ans, "tr": M.truth_ratio(para, pert), "pert_nll": pert, "lps": lps,
                      "rouge_recall": np.array([M.rouge_l(g, q.answer)["recall"] for g, q in zip(gens, qas)]),
                      "rouge_f": np.array([M.rouge_l(g, q.answer)["f"] for g, q in zip(gens, qas)])}
-    _, hold = _nll(model, tok, b.holdout)
-    out["holdout_lps"] = hold
+    out["holdout_lps"] = _nll(model, tok, b.holdout)[1] if b.holdout else []  # TOFU revisions without holdoutXX
     # VerbMem: continue the first 4 words of each forget answer
     prefixes = [PROMPT.format(q=q.question) + " " + " ".join(q.answer.split()[:4]) for q in b.forget]
     conts = greedy(model, tok, prefixes, max_new_tokens=20)
@@ -130,7 +129,56 @@ class _UnlearnTask(Task):
         return {"n_authors": 10, "finetune_steps": 40}
 
 
+class TofuConfig(UnlearnConfig):
+    source: Literal["synthetic", "hub"] = "synthetic"  # hub: locuslab/TOFU (needs a network or an HF cache)
+    split: Literal["forget01", "forget05", "forget10"] = "forget10"  # hub only
+    revision: str | None = None  # hub: dataset commit sha (required)
+    model: str = "tiny"  # hub: the base model fine-tuned into target/retain (bench.lm.ModelSpec name or hub id)
+    model_revision: str | None = None  # required for hub ids
+    max_length: int = 256  # hub: token cap of prompt + answer
+    finetune_lr: float = 1e-5  # hub: learning rate of the target / retain fine-tuning (TOFU's recipe)
+
+
 class TofuTask(_UnlearnTask):
+    config_cls = TofuConfig
+
+    def load(self, cfg: TofuConfig, ctx: Context) -> UnlearnData:
+        if cfg.source == "synthetic":
+            return super().load(cfg, ctx)
+        return self._load_hub(cfg, ctx)
+
+    def _load_hub(self, cfg: TofuConfig, ctx: Context) -> UnlearnData:
+        """TOFU's protocol on the real data: fine-tune the base model on `full` (the target) and on `retainYY` (the
+        retain reference), then unlearn the forget split; evaluation sets from the `*_perturbed` configs."""
+        from bench.lm import ModelSpec, load_causal_lm
+
+        from .data import QA
+        from .hub import load_tofu
+
+        b, full, retain_rows = load_tofu(cfg.split, cfg.revision)
+        seed = int(ctx.data_seed % (2**31))
+        if cfg.model == "tiny":
+            tok, base, key, lr = tokenizer_for(b), None, "", 3e-3
+        else:
+            base, tok = load_causal_lm(ModelSpec(cfg.model, cfg.model_revision), ctx.cache_dir)
+            tok.model_max_length = cfg.max_length
+            key, lr = f"{cfg.model}@{cfg.model_revision}", cfg.finetune_lr
+        as_qa = [QA(r["question"], r["answer"], r["answer"], []) for r in full]
+        kept = [QA(r["question"], r["answer"], r["answer"], []) for r in retain_rows]
+        kw = {"base": base, "base_key": key, "lr": lr}
+        target = finetune(tok, as_qa, ctx.cache_dir, seed, cfg.finetune_steps, "tofu-target", **kw)
+        retain = finetune(tok, kept, ctx.cache_dir, seed, cfg.finetune_steps, "tofu-retain", **kw)
+        return UnlearnData(target, tok, b.forget, b.retain, b.idk, bench=b, retain_model=retain,
+                           ref_stats=model_stats(retain, tok, b))
+
+    def fingerprint(self, data: UnlearnData, cfg: TofuConfig) -> dict[str, Any]:
+        fp = super().fingerprint(data, cfg)
+        if cfg.source == "hub":
+            from .hub import TOFU_ID
+
+            fp.update(id=f"{TOFU_ID} ({cfg.split})", revision=cfg.revision)
+        return fp
+
     description = ("TOFU metrics: forget quality (KS p-value of truth ratios vs the retain-only model), model utility "
                    "(harmonic mean over retain and world facts), ROUGE-L recall on the forget set.")
     metrics = (Metric("forget_quality", "max"), Metric("model_utility", "max"), Metric("forget_rouge", "min"),
