@@ -169,20 +169,26 @@ def _wandb_init(project: str, config: dict[str, Any], name: str) -> Any:
 
 
 # -- planning ----------------------------------------------------------------------------------------------------
+SUITES = ("smoke", "full", "extended")
+
+
 def plan(tasks: Iterable[str] | None = None, methods: Iterable[str] | None = None, seeds: int | None = None,
          suite: str | None = None, smoke: bool = False,
          task_overrides: dict[str, Any] | None = None, method_overrides: dict[str, Any] | None = None) -> list[Cell]:
     """Cells for the chosen tasks (names or globs) x applicable methods (names or globs) x seed indices.
 
-    suite='smoke' -> every task in the smoke suite, 1 seed, smoke sizes, status 'smoke' (never ranked).
-    suite='full'  -> every task in the full suite with its default seed count.
+    suite='smoke'    -> every task in the smoke suite, 1 seed, smoke sizes, status 'smoke' (never ranked).
+    suite='full'     -> every task in the full suite (the embedded default, < 10 min on 2 cores) with its default
+                        seed count.
+    suite='extended' -> the full suite plus the heavier tasks marked 'extended' (e.g. real-data GSM8K SFT).
     """
     discover()
     if suite is not None:
-        if suite not in ("smoke", "full"):
-            raise ConfigError(f"unknown suite '{suite}' (choose smoke or full)")
+        if suite not in SUITES:
+            raise ConfigError(f"unknown suite '{suite}' (choose {' or '.join(SUITES)})")
         smoke = smoke or suite == "smoke"
-        task_names = [n for n, t in TASKS.items() if suite in t.suites]
+        wanted = {"full", "extended"} if suite == "extended" else {suite}
+        task_names = [n for n, t in TASKS.items() if wanted & set(t.suites)]
     else:
         task_names = []
     for pat in tasks or []:

@@ -92,10 +92,16 @@ def test_token_cleaning_drops_filler_tokens_first(tmp_path):
 
 def test_every_sft_method_runs_in_smoke_mode(tmp_path):
     s = run_sweep(plan(tasks=["sft-*"], smoke=True), tmp_path, progress=False)
-    assert s.outcomes == {"smoke": len(s.paths)} and len(s.paths) == 13
+    assert s.outcomes == {"smoke": len(s.paths)} and len(s.paths) == 26
     for p in s.paths:
         r = read_record(p)
-        assert 0 <= r.metrics["exact_match"].value <= 1 and 0 < r.metrics["trained_tokens"].value <= 1
+        m = {k: v.value for k, v in r.metrics.items()}
+        if r.task.endswith("-sort"):
+            assert 0 <= m["exact_match"] <= 1
+        else:
+            assert m["answer_loglik"] < 0 and m["final_loglik"] < 0
+        # repairs may add tokens (a rewrite can be longer than what it replaces)
+        assert 0 < m["trained_tokens"] <= (1.5 if r.method == "entp_repair" else 1.0)
 
 
 def test_bad_selection_is_rejected(tmp_path):
@@ -152,3 +158,60 @@ def test_entp_repair_purges_and_repairs_low_quality_samples(tmp_path):
     a = r.artifacts
     assert a["purged"] > 0 and a["rewritten"] <= a["purged"]
     assert a["bad_fraction_kept"] < 0.5 * full.artifacts["bad_fraction_kept"]
+
+
+def test_gsm8k_pool_noise_is_what_it_says():
+    from tasks.sft.gsm8k import BOILERPLATE, GSM8KConfig, build, final_number, load_gsm8k
+
+    rows = load_gsm8k()
+    assert len(rows) == 1319 and final_number(rows[0]["answer"]) == "18"
+    cfg = GSM8KConfig(n_train=300, n_seed=10, n_eval=10)
+    d = build(np.random.default_rng(0), cfg, 0)
+    golds = {r["question"]: r["answer"] for r in rows}
+    n_bad = n_fill = 0
+    for (p, r), bad, fill in zip(d.texts, d.is_bad, d.has_filler):
+        gold = golds[p[len("Question: "):-len("\nAnswer:")]]
+        has_bp = any(b.strip() in r for b in BOILERPLATE)
+        assert has_bp == fill or (fill and not has_bp)  # boilerplate only where injected (a short answer may get none)
+        clean = r
+        for b in BOILERPLATE:
+            clean = clean.replace(" " + b.strip(), "")
+        assert (clean.split() != gold.split()) == bad  # corrupted exactly when marked bad
+        n_bad, n_fill = n_bad + bad, n_fill + fill
+    assert 0.15 < n_bad / 300 < 0.35 and 0.3 < n_fill / 300 < 0.5
+    held = {p for p, _ in d.eval_pairs}
+    assert not held & {p for p, _ in d.texts}  # held-out questions never in the pool
+
+
+def test_gsm8k_heldout_loglik_matches_a_hand_computation():
+    import torch
+
+    from bench.lm import bpe_tokenizer
+    from tasks.sft.gsm8k import heldout_loglik
+
+    pairs = [("Question: 2+2?\nAnswer:", " 2 + 2 = 4. #### 4"), ("Question: 3*3?\nAnswer:", " 3 * 3 = 9 #### 9")]
+    tok = bpe_tokenizer([p + a for p, a in pairs], vocab_size=300)
+    model = tiny_causal_lm(len(tok), hidden=32, layers=1, heads=2, max_positions=64, seed=3).eval()
+    got = heldout_loglik(model, tok, pairs)
+
+    def ll(prompt, resp):  # sum and count of log p(response tokens + EOS | prefix), one sequence at a time
+        p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
+        r_ids = tok(resp, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+        ids = torch.tensor([p_ids + r_ids])
+        with torch.no_grad():
+            logp = torch.log_softmax(model(ids).logits[0, :-1], -1)
+        tgt = ids[0, 1:]
+        lp = logp[torch.arange(len(tgt)), tgt][len(p_ids) - 1:]
+        return float(lp.sum()), len(lp)
+
+    s = [ll(p, a) for p, a in pairs]
+    assert got["answer_loglik"] == pytest.approx(sum(x for x, _ in s) / sum(n for _, n in s), abs=1e-5)
+    f = [ll(p + a.rsplit("####", 1)[0].rstrip(), " ####" + a.rsplit("####", 1)[1]) for p, a in pairs]
+    assert got["final_loglik"] == pytest.approx(sum(x for x, _ in f) / sum(n for _, n in f), abs=1e-5)
+
+
+def test_gsm8k_tasks_are_in_the_extended_suite_not_the_ten_minute_full_suite():
+    full = {c.task for c in plan(suite="full")}
+    ext = {c.task for c in plan(suite="extended")}
+    assert {"sft-sample-gsm8k", "sft-token-gsm8k"} <= ext - full and full < ext
+    assert {"sft-sample-gsm8k", "sft-token-gsm8k"} <= {c.task for c in plan(suite="smoke")}

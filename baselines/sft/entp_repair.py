@@ -4,9 +4,9 @@ purge them with symbolic statistical priors and rebuild them with a generator mo
 1. Symbolic purge. A sample is purged when any enabled prior flags it:
    - `length`: robust z-score (median/MAD) of log(response words / instruction words) above `z_threshold`;
    - `repetition`: the fraction of repeated word bigrams in the response above `max_repetition`;
-   - `grounding` (a format prior for extraction/transform instructions such as the embedded sorting task; disable
-     it for open-ended chat): the share of response words that are not in the instruction (as a multiset) above
-     `max_ungrounded`;
+   - `grounding` (a format prior for extraction/transform instructions such as the embedded sorting task; used only
+     when the pool declares `grounded_responses`): the share of response words that are not in the instruction (as a
+     multiset) above `max_ungrounded`;
    - `perplexity`: robust z-score of the response's mean token NLL under the reference model (trained on the clean
      seed data) above `z_threshold`.
 2. Neural mix (`rewrite=True`). For each purged sample two candidates are built: the symbolically cleaned response
@@ -36,7 +36,7 @@ class Config(RefConfig):
     max_repetition: float = 0.5
     max_ungrounded: float = 0.0
     rewrite: bool = True
-    max_new_tokens: int = 16
+    max_new_tokens: int | None = None  # default: the pool's typical response length (`data.response_tokens`)
 
 
 def _stats(x: np.ndarray) -> tuple[float, float]:
@@ -112,11 +112,13 @@ def entp_repair(data, cfg: Config, ctx):
     pad = tok.pad_token_id
 
     def nll_of(pairs):
-        ex = [encode_sft(tok, p, r, max_length=64) for p, r in pairs]
+        ex = [encode_sft(tok, p, r, max_length=data.max_length) for p, r in pairs]
         return sample_mean(token_losses(ref, ex, pad), [labelled(e) for e in ex])
 
     ref = train_reference(data.base, data.seed_examples, pad, cfg, ctx.rng)
     nll = sample_mean(token_losses(ref, data.examples, pad), [labelled(e) for e in data.examples])
+    if not data.grounded_responses:  # the grounding prior only applies to pools whose responses transform the input
+        cfg = cfg.model_copy(update={"priors": [p for p in cfg.priors if p != "grounding"]})
     purged = flags(data.texts, nll, cfg)
     ratio = np.log(np.array([max(1, len(r.split())) / max(1, len(p.split())) for p, r in data.texts]))
     pool_stats = {"length": _stats(ratio), "perplexity": _stats(nll)}
@@ -126,7 +128,7 @@ def entp_repair(data, cfg: Config, ctx):
     ctx.add_artifact("purged", int(len(idx)))
     if cfg.rewrite and len(idx):
         prompts = [data.texts[i][0] for i in idx]
-        gen = generate(ref, tok, prompts, max_new_tokens=cfg.max_new_tokens)
+        gen = generate(ref, tok, prompts, max_new_tokens=cfg.max_new_tokens or data.response_tokens)
         cands = {"symbolic": [grounded_part(p, data.texts[i][1]) for p, i in zip(prompts, idx)],
                  "neural": [" " + g.split("\n")[0].strip() if g.strip() else "" for g in gen]}
         best = {}

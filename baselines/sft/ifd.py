@@ -19,7 +19,7 @@ def ifd(data, cfg: BudgetConfig, ctx):
     pad = tok.pad_token_id
     ref = train_reference(data.base, data.seed_examples, pad, cfg, ctx.rng)
     cond = sample_mean(token_losses(ref, data.examples, pad), [labelled(e) for e in data.examples])
-    alone_ex = [encode_sft(tok, tok.eos_token, r, max_length=64) for _, r in data.texts]
+    alone_ex = [encode_sft(tok, tok.eos_token, r, max_length=data.max_length) for _, r in data.texts]
     alone = sample_mean(token_losses(ref, alone_ex, pad), [labelled(e) for e in alone_ex])
     score = cond / np.maximum(alone, 1e-8)
     score = np.where(score < 1.0, score, -score)

@@ -11,7 +11,7 @@ answer and its mean per-token log-likelihood under the trained model.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -41,10 +41,16 @@ class SFTData:
     seed_examples: list[dict]  # clean reference data
     is_bad: np.ndarray = field(repr=False, default=None)  # hidden: low-quality sample
     has_filler: np.ndarray = field(repr=False, default=None)  # hidden
-    eval_lists: list[list[int]] = field(repr=False, default_factory=list)
+    eval_lists: list[list[int]] = field(repr=False, default_factory=list)  # sorting task: held-out lists
+    eval_pairs: list[tuple[str, str]] = field(repr=False, default_factory=list)  # other pools: held-out (prompt, gold)
+    max_length: int = 64  # token cap used to encode this pool (methods re-encoding text use the same)
+    response_tokens: int = 16  # generation budget for a response (methods that rewrite responses)
+    grounded_responses: bool = False  # responses should consist of words of the instruction (a format prior)
+    is_ideal: Callable[[int, str], bool] | None = field(repr=False, default=None)  # hidden: is a response ideal?
 
     def fingerprint(self) -> dict:
-        return {"texts": self.texts, "seed": [e["input_ids"] for e in self.seed_examples], "eval": self.eval_lists}
+        return {"texts": self.texts, "seed": [e["input_ids"] for e in self.seed_examples], "eval": self.eval_lists,
+                "eval_pairs": self.eval_pairs}
 
 
 def build(rng: np.random.Generator, n_train: int, n_seed: int, n_eval: int, filler_prob: float, bad_prob: float,
@@ -64,4 +70,9 @@ def build(rng: np.random.Generator, n_train: int, n_seed: int, n_eval: int, fill
     base = tiny_causal_lm(len(tok), hidden=64, layers=2, heads=4, max_positions=64, seed=model_seed,
                           eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
     ex = [encode_sft(tok, p, r, max_length=64) for p, r in texts]
-    return SFTData(tok, base, ex, texts, seed, np.array(bad), np.array(fill), toy.sample_lists(rng, n_eval))
+
+    def is_ideal(i: int, response: str) -> bool:
+        return response.split() == toy.ideal(lists[i]).split()
+
+    return SFTData(tok, base, ex, texts, seed, np.array(bad), np.array(fill), toy.sample_lists(rng, n_eval),
+                   grounded_responses=True, is_ideal=is_ideal)

@@ -70,8 +70,8 @@ class _SFTTask(Task):
 
     def execute(self, method, data: SFTData, method_cfg, cfg: SFTConfig, ctx: Context):
         view = copy.copy(data)
-        view.is_bad = view.has_filler = None  # hidden from methods
-        view.eval_lists = []
+        view.is_bad = view.has_filler = view.is_ideal = None  # hidden from methods
+        view.eval_lists, view.eval_pairs = [], []
         view.base = copy.deepcopy(data.base)
         sel: Selection = method.fn(view, method_cfg, ctx)
         n = len(data.examples)
@@ -81,12 +81,11 @@ class _SFTTask(Task):
                 if not (isinstance(i, (int, np.integer)) and 0 <= i < n) or not isinstance(r, str):
                     raise ValueError(f"responses: keys must be example indices in [0, {n}) and values strings, "
                                      f"got {i!r}: {type(r).__name__}")
-                examples[int(i)] = encode_sft(data.tokenizer, data.texts[int(i)][0], r, max_length=64)
+                examples[int(i)] = encode_sft(data.tokenizer, data.texts[int(i)][0], r, max_length=data.max_length)
             ctx.add_artifact("rewritten", len(sel.responses))
-            if data.is_bad is not None:  # hidden truth: is each rewrite the ideal answer?
-                ok = [r.split() == toy.ideal(toy.parse(data.texts[int(i)][0][len("sort "):])).split()
-                      for i, r in sel.responses.items()]
-                ctx.add_artifact("rewrites_correct", float(np.mean(ok)))
+            if data.is_ideal is not None:  # hidden truth: is each repaired response an ideal one?
+                ctx.add_artifact("rewrites_correct",
+                                 float(np.mean([data.is_ideal(int(i), r) for i, r in sel.responses.items()])))
         weights = [np.ones(len(e["input_ids"]), dtype=np.float32) for e in examples]
         if sel.token_weights is not None:
             if len(sel.token_weights) != n:
