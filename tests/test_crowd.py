@@ -104,3 +104,40 @@ def test_bad_scores_shape_is_an_error(tmp_path):
         assert status == "failed" and "scores must have shape (20,)" in read_record(p).error
     finally:
         METHODS.remove("bad_crowd")
+
+
+def _fake_crowdkit(n_tasks=300, n_workers=40, per_worker=120, K=3, acc=0.75, seed=0):
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    gt = pd.Series(rng.integers(0, K, n_tasks), index=[f"t{i}" for i in range(n_tasks)])
+    rows = []
+    for w in range(n_workers):
+        for t in rng.choice(n_tasks, per_worker, replace=False):
+            y = gt.iloc[t] if rng.random() < acc else int(rng.integers(0, K))
+            rows.append((f"t{t}", f"w{w}", int(y)))
+    rows.append(("t_no_gt", "w0", 1))  # items without ground truth are dropped
+    return pd.DataFrame(rows, columns=["task", "worker", "label"]), gt
+
+
+def test_real_crowd_data_with_injected_cheaters(tmp_path, monkeypatch):
+    from bench.errors import DataUnavailable
+    from tasks.crowd import real
+
+    frame, gt = _fake_crowdkit()
+    b = real.inject_cheaters(frame, gt, np.random.default_rng(1), 0.3, 0.85, 0.9, 0.5)
+    p = b.public
+    assert p.n_items == 300 and p.n_workers == 40 and b.is_cheater.sum() == 12
+    llm = np.where(p.llm_labels >= 0, p.llm_labels, -2)
+    agree = [np.mean(p.labels[p.workers == w] == llm[p.items[p.workers == w]]) for w in range(p.n_workers)]
+    honest_orig = frame[frame.task != "t_no_gt"]
+    assert (p.labels[~b.is_cheater[p.workers]] == honest_orig.label.to_numpy()[~b.is_cheater[p.workers]]).all()
+    assert min(np.array(agree)[b.is_cheater]) > max(np.array(agree)[~b.is_cheater])  # cheaters copy the LLM
+    with pytest.raises(DataUnavailable, match="lacks column"):
+        real.inject_cheaters(frame.rename(columns={"worker": "annotator"}), gt, np.random.default_rng(0), .3, .8, .9, .5)
+    monkeypatch.setattr(real, "load_crowdkit", lambda name: _fake_crowdkit())
+    over = {"source": "crowdkit:relevance-2"}
+    status, path = run_cell(Cell("crowd-cifar10n-c30", "conditioned_ca", 0, task_overrides=over), tmp_path)
+    r = read_record(path)
+    assert status == "ok", r.error
+    assert r.metrics["auroc"].value > 0.9 and "crowdkit:relevance-2" in r.dataset.id

@@ -10,6 +10,7 @@ from baselines.label_noise.focal import focal_loss
 from baselines.label_noise.forward_correction import estimate_T
 from baselines.label_noise.gce import gce_loss
 from baselines.label_noise.ldam_drw import ldam_margins
+from bench.errors import DataUnavailable
 from bench.records import read_record
 from bench.runner import Cell, plan, run_cell, run_sweep
 from tasks.label_noise import noise
@@ -162,3 +163,44 @@ def test_imbalance_methods_help_the_few_shot_classes(tmp_path):
 def test_smoke_suite_runs_every_label_noise_cell(tmp_path):
     s = run_sweep(plan(tasks=["adc-*"], smoke=True), tmp_path, progress=False)
     assert s.outcomes == {"smoke": len(s.paths)} and len(s.paths) >= 18
+
+
+class _FakeCifar:
+    """Stands in for the hub's CIFAR-10 train split: 50,000 rows whose labels are CIFAR-10N's clean labels; images are
+    tiny deterministic arrays made on demand (only the selected rows)."""
+
+    def __init__(self, labels, shift=False):
+        self.labels = np.roll(labels, 1) if shift else labels
+
+    def __len__(self):
+        return len(self.labels)
+
+    def select(self, idx):
+        return {"label": [int(self.labels[i]) for i in idx],
+                "img": [np.full((32, 32, 3), (i * 7) % 256, dtype=np.uint8) for i in idx]}
+
+
+def test_cifar10n_real_path_uses_each_images_own_human_label(tmp_path, monkeypatch):
+    from bench.records import read_record
+    from bench.runner import Cell, run_cell
+    from tasks.label_noise import data as D
+    from tasks.label_noise.noise import cifar_n_labels
+
+    labels = cifar_n_labels("CIFAR-10")
+    X, y, human = D.cifar10n_arrays("sha", "worse_label", 400, np.random.default_rng(0), images=_FakeCifar(labels["clean_label"]))
+    assert X.shape == (400, 3072) and 0 <= X.min() and X.max() <= 1
+    assert 0.3 < np.mean(human != y) < 0.5  # worse_label's real noise rate is 40.2 %
+    with pytest.raises(DataUnavailable, match="disagree with CIFAR-10N's clean labels"):
+        D.cifar10n_arrays("sha", "worse_label", 400, np.random.default_rng(0),
+                          images=_FakeCifar(labels["clean_label"], shift=True))
+    monkeypatch.setattr(D, "load_cifar10_images", lambda revision: _FakeCifar(labels["clean_label"]))
+    over = {"dataset": "cifar10n", "revision": "abc123", "noise": "human", "n_max": 500}
+    status, p = run_cell(Cell("adc-detect-digits-sym40", "confident_learning", 0, task_overrides=over), tmp_path)
+    r = read_record(p)
+    assert status == "ok", r.error
+    assert r.dataset.revision == "abc123" and "CIFAR-10N worse_label" in r.dataset.id
+    assert 0.3 < r.artifacts["true_noise_rate"] < 0.5
+    monkeypatch.undo()
+    status, p = run_cell(Cell("adc-detect-digits-sym40", "confident_learning", 0,
+                              task_overrides={"dataset": "cifar10n"}), tmp_path / "b")
+    assert status == "failed" and "pin the dataset revision" in read_record(p).error

@@ -129,3 +129,30 @@ def test_sft_model_is_the_null_baseline_at_exactly_50(tmp_path):
     assert status == "smoke" and r.metrics["win_rate"].value == 50.0 and r.metrics["lc_win_rate"].value == pytest.approx(50.0)
     status, p = run_cell(Cell("pref-sort", "mixdpo", 0, smoke=True), tmp_path)
     assert status == "smoke" and 0.0 < read_record(p).artifacts["routed_fraction"] < 0.5
+
+
+def test_ultrafeedback_rows_map_to_pairs_with_score_margins():
+    import math
+
+    from bench.errors import DataUnavailable
+    from tasks.preference.hub import load_ultrafeedback, rows_to_pairs
+
+    def row(p, c, r, sc, sr):
+        return {"prompt": p, "chosen": [{"role": "user", "content": p}, {"role": "assistant", "content": c}],
+                "rejected": [{"role": "user", "content": p}, {"role": "assistant", "content": r}],
+                "score_chosen": sc, "score_rejected": sr}
+
+    pairs = rows_to_pairs([row("q1", "good", "bad", 8.0, 3.5), row("q2", "a", "b", 6.0, 6.0),
+                           row("q3", "x", "y", 7.0, 6.5)])
+    assert [(p.prompt, p.chosen, p.rejected, p.margin) for p in pairs] == [("q1", "good", "bad", 4.5),
+                                                                         ("q3", "x", "y", 0.5)]
+    assert all(math.isnan(p.true_margin) for p in pairs)  # no hidden truth on real data
+    assert len(rows_to_pairs([row("q1", "good", "bad", 8.0, 3.5), row("q3", "x", "y", 7.0, 6.5)], 1.0)) == 1
+    bad = row("q", "c", "r", 5, 1)
+    bad["chosen"] = [{"role": "user", "content": "q"}]
+    with pytest.raises(DataUnavailable, match="last `chosen` message is not an assistant turn"):
+        rows_to_pairs([bad])
+    with pytest.raises(DataUnavailable, match="missing field"):
+        rows_to_pairs([{"prompt": "q"}])
+    with pytest.raises(DataUnavailable, match="pin a dataset revision"):
+        load_ultrafeedback(None)

@@ -20,6 +20,7 @@ class CrowdConfig(StrictConfig):
     llm_label_fraction: float = 0.5
     worker_concentration: float = 50.0
     remove_fraction: float = 0.3
+    source: str = "simulated"  # or "crowdkit:<name>" (e.g. crowdkit:relevance-2; real workers + injected cheaters)
 
 
 class CheatingDetection(Task):
@@ -37,11 +38,25 @@ class CheatingDetection(Task):
     config_cls = CrowdConfig
 
     def load(self, cfg: CrowdConfig, ctx: Context) -> CrowdBundle:
+        if cfg.source.startswith("crowdkit:"):
+            from .real import inject_cheaters, load_crowdkit
+
+            frame, gt = load_crowdkit(cfg.source.split(":", 1)[1])
+            return inject_cheaters(frame, gt, ctx.data_rng, cfg.cheater_fraction, cfg.llm_accuracy, cfg.copy_prob,
+                                   cfg.llm_label_fraction)
+        if cfg.source != "simulated":
+            raise ValueError(f"task.source must be 'simulated' or 'crowdkit:<name>', got {cfg.source!r}")
         return simulate(ctx.data_rng, cfg.n_items, cfg.n_workers, cfg.labels_per_worker, cfg.cheater_fraction,
                         cfg.llm_accuracy, cfg.copy_prob, cfg.llm_label_fraction, cfg.worker_concentration)
 
     def execute(self, method, data: CrowdBundle, method_cfg, cfg, ctx):
         return method.fn(data.public, method_cfg, ctx)
+
+    def fingerprint(self, data: CrowdBundle, cfg: CrowdConfig) -> dict:
+        fp = super().fingerprint(data, cfg)
+        if cfg.source != "simulated":
+            fp.update(id=f"{cfg.source} (+ injected LLM-copying cheaters)", revision=None)
+        return fp
 
     def evaluate(self, data: CrowdBundle, output, cfg: CrowdConfig, ctx: Context):
         scores = np.asarray(output, dtype=float)

@@ -83,8 +83,31 @@ def long_tail_subsample(y: np.ndarray, ratio: float, rng: np.random.Generator, n
 # The hub revision is not pinned here because it could not be verified from this offline machine: pass the commit
 # sha you ran with (`revision=`); it is recorded in the dataset fingerprint.
 CIFAR10_HUB = "uoft-cs/cifar10"
-CLOTHING1M_NOTE = ("Clothing1M / Clothing-ADC are distributed on request by their authors; pass a local path with "
-                   "`task.data_path=...` (an ImageFolder-style tree or a parquet of features + labels).")
+
+
+def cifar10n_arrays(revision: str | None, label_set: str, n_max: int | None, rng: np.random.Generator,
+                    images=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Real CIFAR-10N: (pixels in [0, 1] flattened to 3,072, clean labels, the human label set's labels) for the
+    CIFAR-10 training images, aligned by index with the CIFAR-10N files; a random `n_max` subset when given.
+    Refuses to run when the hub's labels disagree with CIFAR-10N's clean labels (wrong order or revision)."""
+    from .noise import cifar_n_labels
+
+    labels = cifar_n_labels("CIFAR-10")
+    if label_set not in labels:
+        raise DataUnavailable(f"CIFAR-10N has no label set {label_set!r} (has {sorted(labels)})")
+    ds = images if images is not None else load_cifar10_images(revision)
+    n = len(labels["clean_label"])
+    if len(ds) != n:
+        raise DataUnavailable(f"CIFAR-10 train split has {len(ds)} images, CIFAR-10N has {n} labels")
+    idx = np.sort(rng.permutation(n)[:n_max]) if n_max is not None and n_max < n else np.arange(n)
+    sub = ds.select(idx.tolist())
+    y = np.asarray(sub["label"], dtype=np.int64)
+    clean = labels["clean_label"][idx].astype(np.int64)
+    if not np.array_equal(y, clean):
+        raise DataUnavailable(f"CIFAR-10 labels from {CIFAR10_HUB} disagree with CIFAR-10N's clean labels on "
+                              f"{int((y != clean).sum())} of {len(idx)} images: not the original training order")
+    X = np.stack([np.asarray(im, dtype=np.float32).reshape(-1) for im in sub["img"]]) / 255.0
+    return X.astype(np.float32), y, labels[label_set][idx].astype(np.int64)
 
 
 def load_cifar10_images(revision: str | None):

@@ -10,7 +10,8 @@ from bench.api import Context, DatasetRef, Metric, Task, register_task
 from bench.config import StrictConfig
 
 from . import noise as noise_mod
-from .data import LabelNoiseBundle, NoisyLabelData, load_features, long_tail_subsample, stratified_split
+from .data import (CIFAR10_HUB, LabelNoiseBundle, NoisyLabelData, cifar10n_arrays, load_features, long_tail_subsample,
+                   stratified_split)
 from .metrics import detection_metrics, shot_accuracies
 
 DATASET = DatasetRef(
@@ -21,7 +22,8 @@ DATASET = DatasetRef(
 
 
 class NoiseConfig(StrictConfig):
-    dataset: Literal["digits", "mnist5k"] = "digits"
+    dataset: Literal["digits", "mnist5k", "cifar10n"] = "digits"  # cifar10n: real images + real human labels
+    revision: str | None = None  # cifar10n: the uoft-cs/cifar10 commit sha (required)
     noise: Literal["symmetric", "asymmetric", "instance", "human", "none"] = "symmetric"
     noise_rate: float = 0.4  # ignored by 'human' (its rate is the CIFAR-10N label set's)
     human_label_set: Literal["aggre_label", "random_label1", "random_label2", "random_label3", "worse_label"] = "worse_label"
@@ -37,16 +39,27 @@ class ImbalanceConfig(NoiseConfig):
 
 def _build(cfg: NoiseConfig, ctx: Context, imbalance_ratio: float | None = None) -> LabelNoiseBundle:
     rng = ctx.data_rng
-    X, y = load_features(cfg.dataset)
+    human = None
+    if cfg.dataset == "cifar10n":  # real run: each image's own human label (not a transition sample) when noise=human
+        X, y, human = cifar10n_arrays(cfg.revision, cfg.human_label_set, cfg.n_max, rng)
+    else:
+        X, y = load_features(cfg.dataset)
     tr, te = stratified_split(y, cfg.test_fraction, rng)
     Xtr, ytr = X[tr], y[tr]
+    if human is not None:
+        human = human[tr]
     if imbalance_ratio is not None:
         keep = long_tail_subsample(ytr, imbalance_ratio, rng, 10)
         Xtr, ytr = Xtr[keep], ytr[keep]
+        human = human[keep] if human is not None else None
     if cfg.n_max is not None and len(ytr) > cfg.n_max:
         sub = np.sort(rng.permutation(len(ytr))[: cfg.n_max])
         Xtr, ytr = Xtr[sub], ytr[sub]
-    y_obs = noise_mod.make_noisy(cfg.noise, ytr, Xtr, cfg.noise_rate, 10, rng, label_set=cfg.human_label_set)
+        human = human[sub] if human is not None else None
+    if human is not None and cfg.noise == "human":
+        y_obs = human.copy()
+    else:
+        y_obs = noise_mod.make_noisy(cfg.noise, ytr, Xtr, cfg.noise_rate, 10, rng, label_set=cfg.human_label_set)
     return LabelNoiseBundle(NoisyLabelData(Xtr, y_obs, 10, X[te]), y_clean=ytr, y_test=y[te])
 
 
@@ -56,6 +69,12 @@ class _Base(Task):
 
     def execute(self, method, data: LabelNoiseBundle, method_cfg, cfg, ctx):
         return method.fn(data.public, method_cfg, ctx)  # methods never see clean labels
+
+    def fingerprint(self, data: LabelNoiseBundle, cfg) -> dict:
+        fp = super().fingerprint(data, cfg)
+        if cfg.dataset == "cifar10n":
+            fp.update(id=f"{CIFAR10_HUB} (train) + CIFAR-10N {cfg.human_label_set}", revision=cfg.revision)
+        return fp
 
     def _check_pred(self, pred, n: int) -> np.ndarray:
         pred = np.asarray(pred)
