@@ -206,3 +206,52 @@ def test_tofu_hub_source_runs_end_to_end_on_rows_in_the_real_schema(tmp_path, mo
     status, p = run_cell(Cell("unlearn-tofu-synth-forget10", "retain_model", 0,
                               task_overrides={"source": "hub"}), tmp_path / "b")
     assert status == "failed" and "pin a dataset revision" in read_record(p).error
+
+
+def _muse_rows():
+    words = [f"w{i}" for i in range(400)]
+
+    def text(k):
+        return " ".join(words[k: k + 150])
+
+    return {("knowmem", "forget_qa"): [{"question": f"Who is w{i}?", "answer": f"w{i} is a name."} for i in range(5)],
+            ("knowmem", "retain_qa"): [{"question": f"What is w{i}?", "answer": f"w{i} is a word."} for i in range(5)],
+            ("verbmem", "forget"): [{"prompt": text(i)[:60], "gt": text(i)[60:200]} for i in range(4)],
+            ("privleak", "forget"): [{"text": text(i)} for i in range(4)],
+            ("privleak", "holdout"): [{"text": text(200 + i)} for i in range(4)],
+            ("raw", "forget"): [{"text": text(i)} for i in range(3)],
+            ("raw", "retain1"): [{"text": text(100 + i)} for i in range(3)]}
+
+
+def test_muse_rows_map_to_the_benchmark_and_corpus_chunks():
+    from tasks.unlearning.hub import muse_rows_to_benchmark, text_chunks
+
+    rows = _muse_rows()
+    b = muse_rows_to_benchmark(rows["knowmem", "forget_qa"], rows["knowmem", "retain_qa"], rows["verbmem", "forget"],
+                               rows["privleak", "forget"], rows["privleak", "holdout"])
+    assert len(b.forget) == 5 and b.world == [] and len(b.verbmem) == 4 and b.verbmem[0][1] == rows["verbmem", "forget"][0]["gt"]
+    assert len(b.members) == 4 * 3 and len(b.holdout) == 4 * 3  # 150 words -> 3 chunks of <= 64 words with a prefix
+    ch = text_chunks([{"text": " ".join(map(str, range(300)))}], "x", prefix_words=32, words=128)
+    assert [len((c.question + " " + c.answer).split()) for c in ch] == [128, 128, 44]
+    assert ch[1].question.split()[0] == "128" and len(ch[0].question.split()) == 32
+    with pytest.raises(DataUnavailable, match=r"verbmem: rows lack field\(s\) \['gt'\]"):
+        muse_rows_to_benchmark(rows["knowmem", "forget_qa"], [], [{"prompt": "p"}], rows["privleak", "forget"],
+                               rows["privleak", "holdout"])
+
+
+def test_muse_hub_source_runs_end_to_end_with_released_models_faked(tmp_path, monkeypatch):
+    from tasks.unlearning import hub
+
+    rows = _muse_rows()
+    monkeypatch.setattr(hub, "_loader", lambda revision: (lambda path, name, split: rows[name, split]))
+    over = {"source": "hub", "revision": "feedbeef", "target_model": "tiny-gpt2", "retain_model": "tiny-gpt2",
+            "max_chunks": 4, "max_length": 96}
+    status, p = run_cell(Cell("unlearn-muse-synth-forget10", "grad_ascent", 0, task_overrides=over), tmp_path)
+    r = read_record(p)
+    assert status == "ok", r.error
+    assert r.dataset.id == "muse-bench/MUSE-News" and r.dataset.revision == "feedbeef"
+    assert 0 <= r.metrics["verbmem_forget"].value <= 1 and 0 <= r.metrics["knowmem_retain"].value <= 1
+    monkeypatch.undo()
+    status, p = run_cell(Cell("unlearn-muse-synth-forget10", "grad_ascent", 0, task_overrides={"source": "hub"}),
+                         tmp_path / "b")
+    assert status == "failed" and "pin a dataset revision" in read_record(p).error

@@ -71,6 +71,10 @@ class Benchmark:
     holdout: list[QA]  # never trained on (non-members for membership inference)
     world: list[QA]
     idk: list[str]
+    # real MUSE only: VerbMem (prompt, ground-truth continuation) pairs, and raw member texts (prefix, rest) for the
+    # MIA, whose non-members are then `holdout` in the same raw form; None = derive both from the QA sets
+    verbmem: list[tuple[str, str]] | None = None
+    members: list[QA] | None = None
 
 
 def generate(rng: np.random.Generator, n_authors: int = 40, forget_fraction: float = 0.1, n_holdout: int = 4,

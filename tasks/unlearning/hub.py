@@ -5,12 +5,13 @@
   term of GD/KL/IdkPO), holdout = `holdoutXX` when the revision has it (non-members for MIA), world = world facts and
   real authors (`*_perturbed`; no paraphrase there, so the answer stands in). Training sets for the target and the
   retain reference: `full` and `retainYY` (YY = 100 - XX), question/answer pairs.
+- MUSE (`muse-bench/MUSE-News` / `MUSE-Books`, Shi et al., 2024): KnowMem QA (`knowmem`: forget_qa / retain_qa;
+  question, answer), VerbMem (`verbmem`: forget; prompt, gt), PrivLeak texts (`privleak`: forget = members, holdout =
+  non-members; text), and the raw corpora the methods unlearn on (`raw`: forget / retain1; text, cut into
+  prefix -> continuation chunks). MUSE releases its target and retrained models, so nothing is fine-tuned here.
 
-Not built: the MUSE loader (`muse-bench/MUSE-News|Books`: its VerbMem prompts, KnowMem QA and raw-text training
-differ in shape from the QA benchmark here and need their own evaluation path).
-
-`rows_to_benchmark` does the mapping from plain row dicts, so it is tested without a network on rows in the real
-schema; `_loader` is the only function that touches the hub.
+`rows_to_benchmark` / `muse_rows_to_benchmark` do the mapping from plain row dicts, so they are tested without a
+network on rows in the real schema; `_loader` is the only function that touches the hub.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from bench.errors import DataUnavailable
 from .data import IDK, QA, Benchmark
 
 TOFU_ID = "locuslab/TOFU"
+MUSE_IDS = {"news": "muse-bench/MUSE-News", "books": "muse-bench/MUSE-Books"}
 FORGET_SPLITS = ("forget01", "forget05", "forget10")
 
 
@@ -90,3 +92,48 @@ def load_tofu(split: str, revision: str | None) -> tuple[Benchmark, list[dict], 
     full = load(TOFU_ID, "full", "train")
     retain_train = load(TOFU_ID, f"retain{100 - pct}", "train")
     return rows_to_benchmark(forget, retain, world, holdout), full, retain_train
+
+
+def text_chunks(rows: list[dict], where: str, prefix_words: int = 32, words: int = 128,
+                max_chunks: int | None = None) -> list[QA]:
+    """Raw texts -> (prefix, continuation) pairs of `words` words each, the first `prefix_words` as the prompt."""
+    out = []
+    for r in rows:
+        _need(r, ("text",), where)
+        w = r["text"].split()
+        for s in range(0, max(1, len(w) - prefix_words), words):
+            piece = w[s: s + words]
+            if len(piece) > prefix_words:
+                out.append(QA(" ".join(piece[:prefix_words]), " ".join(piece[prefix_words:]), "", []))
+    return out[:max_chunks] if max_chunks else out
+
+
+def muse_rows_to_benchmark(forget_qa: list[dict], retain_qa: list[dict], verbmem: list[dict], members: list[dict],
+                           nonmembers: list[dict]) -> Benchmark:
+    def qa(rows, where):
+        for r in rows:
+            _need(r, ("question", "answer"), where)
+        return [QA(r["question"], r["answer"], r["answer"], [r["answer"]]) for r in rows]
+
+    for r in verbmem:
+        _need(r, ("prompt", "gt"), "verbmem")
+    mem = text_chunks(members, "privleak forget", 16, 64)
+    non = text_chunks(nonmembers, "privleak holdout", 16, 64)
+    if not mem or not non:
+        raise DataUnavailable("MUSE privleak: no member or non-member text long enough for the MIA")
+    return Benchmark(qa(forget_qa, "knowmem forget_qa"), qa(retain_qa, "knowmem retain_qa"), non, [], list(IDK),
+                     verbmem=[(r["prompt"], r["gt"]) for r in verbmem], members=mem)
+
+
+def load_muse(corpus: str, revision: str | None, max_chunks: int | None = None
+              ) -> tuple[Benchmark, list[QA], list[QA]]:
+    """(benchmark, forget-corpus chunks the methods unlearn, retain-corpus chunks for the retain terms)."""
+    if corpus not in MUSE_IDS:
+        raise DataUnavailable(f"MUSE corpus must be one of {sorted(MUSE_IDS)}, got {corpus!r}")
+    load = _loader(revision)
+    path = MUSE_IDS[corpus]
+    b = muse_rows_to_benchmark(load(path, "knowmem", "forget_qa"), load(path, "knowmem", "retain_qa"),
+                               load(path, "verbmem", "forget"), load(path, "privleak", "forget"),
+                               load(path, "privleak", "holdout"))
+    return (b, text_chunks(load(path, "raw", "forget"), "raw forget", max_chunks=max_chunks),
+            text_chunks(load(path, "raw", "retain1"), "raw retain1", max_chunks=max_chunks))

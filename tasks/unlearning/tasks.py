@@ -14,7 +14,7 @@ from tasks.preference.toy import generate as greedy
 
 from . import metrics as M
 from .data import Benchmark, generate
-from .models import PROMPT, encode, finetune, tokenizer_for
+from .models import PROMPT, encode, finetune, max_len, tokenizer_for
 
 
 @dataclass
@@ -60,6 +60,8 @@ def _pert(model, tok, qas):
 def model_stats(model, tok, b: Benchmark) -> dict:
     out: dict = {}
     for name, qas in (("forget", b.forget), ("retain", b.retain), ("world", b.world)):
+        if not qas:  # real MUSE has no world facts
+            continue
         ans, lps = _nll(model, tok, qas)
         para, _ = _nll(model, tok, qas, "paraphrase")
         pert = _pert(model, tok, qas)
@@ -67,7 +69,16 @@ def model_stats(model, tok, b: Benchmark) -> dict:
         out[name] = {"ans_nll": ans, "tr": M.truth_ratio(para, pert), "pert_nll": pert, "lps": lps,
                      "rouge_recall": np.array([M.rouge_l(g, q.answer)["recall"] for g, q in zip(gens, qas)]),
                      "rouge_f": np.array([M.rouge_l(g, q.answer)["f"] for g, q in zip(gens, qas)])}
-    out["holdout_lps"] = _nll(model, tok, b.holdout)[1] if b.holdout else []  # TOFU revisions without holdoutXX
+    raw = "{q}"  # raw text: the prefix is the prompt, no QA template
+    if b.members is not None:  # real MUSE: MIA on raw member / non-member texts
+        out["member_lps"] = _nll(model, tok, b.members, prompt=raw)[1]
+        out["holdout_lps"] = _nll(model, tok, b.holdout, prompt=raw)[1]
+    else:
+        out["holdout_lps"] = _nll(model, tok, b.holdout)[1] if b.holdout else []  # TOFU revisions without holdoutXX
+    if b.verbmem is not None:  # real MUSE: continue the benchmark's own VerbMem prompts
+        conts = greedy(model, tok, [p for p, _ in b.verbmem], max_new_tokens=min(128, max_len(tok)))
+        out["verbmem"] = np.array([M.rouge_l(c, gt)["f"] for c, (_, gt) in zip(conts, b.verbmem)])
+        return out
     # VerbMem: continue the first 4 words of each forget answer
     prefixes = [PROMPT.format(q=q.question) + " " + " ".join(q.answer.split()[:4]) for q in b.forget]
     conts = greedy(model, tok, prefixes, max_new_tokens=20)
@@ -89,7 +100,8 @@ def tofu_utility(s: dict) -> float:
 
 
 def mia(s: dict, k: float = 0.2) -> float:
-    return M.mia_auc(np.array([M.min_k_prob(lp, k) for lp in s["forget"]["lps"]]),
+    members = s["member_lps"] if "member_lps" in s else s["forget"]["lps"]
+    return M.mia_auc(np.array([M.min_k_prob(lp, k) for lp in members]),
                      np.array([M.min_k_prob(lp, k) for lp in s["holdout_lps"]]))
 
 
@@ -120,7 +132,8 @@ class _UnlearnTask(Task):
         return UnlearnData(target, tok, b.forget, b.retain, b.idk, bench=b, retain_model=retain, ref_stats=ref_stats)
 
     def execute(self, method, data: UnlearnData, method_cfg, cfg, ctx):
-        view = UnlearnData(copy.deepcopy(data.model), data.tokenizer, data.forget, data.retain, data.idk)
+        view = UnlearnData(copy.deepcopy(data.model), data.tokenizer, data.forget, data.retain, data.idk,
+                           prompt=data.prompt)
         if method.name == "retain_model":
             view.model = copy.deepcopy(data.retain_model)
         return method.fn(view, method_cfg, ctx)
@@ -192,7 +205,44 @@ class TofuTask(_UnlearnTask):
                 "forget_truth_ratio": float(np.mean(s["forget"]["tr"]))}
 
 
+class MuseConfig(UnlearnConfig):
+    source: Literal["synthetic", "hub"] = "synthetic"  # hub: muse-bench/MUSE-News|Books (network or HF cache)
+    corpus: Literal["news", "books"] = "news"  # hub only
+    revision: str | None = None  # hub: dataset commit sha (required)
+    target_model: str = "muse-bench/MUSE-news_target"  # hub: MUSE's released target / retrained models
+    target_revision: str | None = None
+    retain_model: str = "muse-bench/MUSE-news_retrain"
+    retain_revision: str | None = None
+    max_length: int = 512
+    max_chunks: int | None = None  # hub: cap the forget / retain text chunks the methods train on
+
+
 class MuseTask(_UnlearnTask):
+    config_cls = MuseConfig
+
+    def load(self, cfg: MuseConfig, ctx: Context) -> UnlearnData:
+        if cfg.source == "synthetic":
+            return super().load(cfg, ctx)
+        from bench.lm import ModelSpec, load_causal_lm
+
+        from .hub import load_muse
+
+        b, forget_chunks, retain_chunks = load_muse(cfg.corpus, cfg.revision, cfg.max_chunks)
+        target, tok = load_causal_lm(ModelSpec(cfg.target_model, cfg.target_revision), ctx.cache_dir)
+        retain, _ = load_causal_lm(ModelSpec(cfg.retain_model, cfg.retain_revision), ctx.cache_dir)
+        tok.model_max_length = cfg.max_length
+        # methods unlearn the raw forget corpus (prefix -> continuation, no QA template), as MUSE does
+        return UnlearnData(target.eval(), tok, forget_chunks, retain_chunks, b.idk, prompt="{q}", bench=b,
+                           retain_model=retain.eval(), ref_stats=model_stats(retain, tok, b))
+
+    def fingerprint(self, data: UnlearnData, cfg: MuseConfig) -> dict[str, Any]:
+        fp = super().fingerprint(data, cfg)
+        if cfg.source == "hub":
+            from .hub import MUSE_IDS
+
+            fp.update(id=MUSE_IDS[cfg.corpus], revision=cfg.revision)
+        return fp
+
     description = ("MUSE metrics: VerbMem and KnowMem on the forget set (lower = forgotten), KnowMem on the retain "
                    "set (utility), and |PrivLeak| (Min-K% Prob MIA AUC relative to the retain-only model; 0 = ideal).")
     metrics = (Metric("privleak_abs", "min"), Metric("verbmem_forget", "min"), Metric("knowmem_forget", "min"),
