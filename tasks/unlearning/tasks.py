@@ -209,9 +209,9 @@ class MuseConfig(UnlearnConfig):
     source: Literal["synthetic", "hub"] = "synthetic"  # hub: muse-bench/MUSE-News|Books (network or HF cache)
     corpus: Literal["news", "books"] = "news"  # hub only
     revision: str | None = None  # hub: dataset commit sha (required)
-    target_model: str = "muse-bench/MUSE-news_target"  # hub: MUSE's released target / retrained models
+    target_model: str | None = None  # hub: default MUSE's released muse-bench/MUSE-<corpus>_target
     target_revision: str | None = None
-    retain_model: str = "muse-bench/MUSE-news_retrain"
+    retain_model: str | None = None  # hub: default muse-bench/MUSE-<corpus>_retrain
     retain_revision: str | None = None
     max_length: int = 512
     max_chunks: int | None = None  # hub: cap the forget / retain text chunks the methods train on
@@ -228,8 +228,10 @@ class MuseTask(_UnlearnTask):
         from .hub import load_muse
 
         b, forget_chunks, retain_chunks = load_muse(cfg.corpus, cfg.revision, cfg.max_chunks)
-        target, tok = load_causal_lm(ModelSpec(cfg.target_model, cfg.target_revision), ctx.cache_dir)
-        retain, _ = load_causal_lm(ModelSpec(cfg.retain_model, cfg.retain_revision), ctx.cache_dir)
+        target_id = cfg.target_model or f"muse-bench/MUSE-{cfg.corpus}_target"
+        retain_id = cfg.retain_model or f"muse-bench/MUSE-{cfg.corpus}_retrain"
+        target, tok = load_causal_lm(ModelSpec(target_id, cfg.target_revision), ctx.cache_dir)
+        retain, _ = load_causal_lm(ModelSpec(retain_id, cfg.retain_revision), ctx.cache_dir)
         tok.model_max_length = cfg.max_length
         # methods unlearn the raw forget corpus (prefix -> continuation, no QA template), as MUSE does
         return UnlearnData(target.eval(), tok, forget_chunks, retain_chunks, b.idk, prompt="{q}", bench=b,
