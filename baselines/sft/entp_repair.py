@@ -81,10 +81,15 @@ def grounded_part(instruction: str, response: str) -> str:
     return " " + " ".join(keep) if keep else ""
 
 
+def length_ratio(texts: list[tuple[str, str]]) -> np.ndarray:
+    """log(response words / instruction words) per (instruction, response)."""
+    return np.log(np.array([max(1, len(r.split())) / max(1, len(p.split())) for p, r in texts]))
+
+
 def flags(texts: list[tuple[str, str]], nll: np.ndarray, cfg: Config, ref_stats: dict | None = None) -> np.ndarray:
     """Boolean purge flags per sample under the enabled priors. `ref_stats` (median, MAD scale per prior) lets
     candidates be judged against the statistics of the original pool."""
-    ratio = np.log(np.array([max(1, len(r.split())) / max(1, len(p.split())) for p, r in texts]))
+    ratio = length_ratio(texts)
     stats = ref_stats or {}
     out = np.zeros(len(texts), dtype=bool)
 
@@ -111,17 +116,18 @@ def entp_repair(data, cfg: Config, ctx):
     tok = data.tokenizer
     pad = tok.pad_token_id
 
+    def mean_nll(examples):  # mean response-token NLL of each example under the reference model
+        return sample_mean(token_losses(ref, examples, pad), [labelled(e) for e in examples])
+
     def nll_of(pairs):
-        ex = [encode_sft(tok, p, r, max_length=data.max_length) for p, r in pairs]
-        return sample_mean(token_losses(ref, ex, pad), [labelled(e) for e in ex])
+        return mean_nll([encode_sft(tok, p, r, max_length=data.max_length) for p, r in pairs])
 
     ref = train_reference(data.base, data.seed_examples, pad, cfg, ctx.rng)
-    nll = sample_mean(token_losses(ref, data.examples, pad), [labelled(e) for e in data.examples])
+    nll = mean_nll(data.examples)
     if not data.grounded_responses:  # the grounding prior only applies to pools whose responses transform the input
         cfg = cfg.model_copy(update={"priors": [p for p in cfg.priors if p != "grounding"]})
     purged = flags(data.texts, nll, cfg)
-    ratio = np.log(np.array([max(1, len(r.split())) / max(1, len(p.split())) for p, r in data.texts]))
-    pool_stats = {"length": _stats(ratio), "perplexity": _stats(nll)}
+    pool_stats = {"length": _stats(length_ratio(data.texts)), "perplexity": _stats(nll)}
     weights = (~purged).astype(np.float32)
     responses: dict[int, str] = {}
     idx = np.flatnonzero(purged)

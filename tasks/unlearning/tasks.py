@@ -141,6 +141,17 @@ class _UnlearnTask(Task):
     def smoke_params(self):
         return {"n_authors": 10, "finetune_steps": 40}
 
+    def hub_dataset(self, cfg) -> str | None:
+        """The dataset id of a hub run (its revision is `cfg.revision`); None for the synthetic default."""
+        return None
+
+    def fingerprint(self, data: UnlearnData, cfg) -> dict[str, Any]:
+        fp = super().fingerprint(data, cfg)
+        hub = self.hub_dataset(cfg)
+        if hub is not None:
+            fp.update(id=hub, revision=cfg.revision)
+        return fp
+
 
 class TofuConfig(UnlearnConfig):
     source: Literal["synthetic", "hub"] = "synthetic"  # hub: locuslab/TOFU (needs a network or an HF cache)
@@ -184,13 +195,10 @@ class TofuTask(_UnlearnTask):
         return UnlearnData(target, tok, b.forget, b.retain, b.idk, bench=b, retain_model=retain,
                            ref_stats=model_stats(retain, tok, b))
 
-    def fingerprint(self, data: UnlearnData, cfg: TofuConfig) -> dict[str, Any]:
-        fp = super().fingerprint(data, cfg)
-        if cfg.source == "hub":
-            from .hub import TOFU_ID
+    def hub_dataset(self, cfg: TofuConfig) -> str | None:
+        from .hub import TOFU_ID
 
-            fp.update(id=f"{TOFU_ID} ({cfg.split})", revision=cfg.revision)
-        return fp
+        return f"{TOFU_ID} ({cfg.split})" if cfg.source == "hub" else None
 
     description = ("TOFU metrics: forget quality (KS p-value of truth ratios vs the retain-only model), model utility "
                    "(harmonic mean over retain and world facts), ROUGE-L recall on the forget set.")
@@ -237,13 +245,10 @@ class MuseTask(_UnlearnTask):
         return UnlearnData(target.eval(), tok, forget_chunks, retain_chunks, b.idk, prompt="{q}", bench=b,
                            retain_model=retain.eval(), ref_stats=model_stats(retain, tok, b))
 
-    def fingerprint(self, data: UnlearnData, cfg: MuseConfig) -> dict[str, Any]:
-        fp = super().fingerprint(data, cfg)
-        if cfg.source == "hub":
-            from .hub import MUSE_IDS
+    def hub_dataset(self, cfg: MuseConfig) -> str | None:
+        from .hub import MUSE_IDS
 
-            fp.update(id=MUSE_IDS[cfg.corpus], revision=cfg.revision)
-        return fp
+        return MUSE_IDS[cfg.corpus] if cfg.source == "hub" else None
 
     description = ("MUSE metrics: VerbMem and KnowMem on the forget set (lower = forgotten), KnowMem on the retain "
                    "set (utility), and |PrivLeak| (Min-K% Prob MIA AUC relative to the retain-only model; 0 = ideal).")
