@@ -29,9 +29,57 @@ def git_state() -> dict[str, object]:
         sha = git("rev-parse", "--verify", "HEAD") or None
         # results/ and leaderboard.md are outputs, not code: their changes do not make the code dirty
         status = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results", ":(exclude)leaderboard.md")
-        return {"git_sha": sha, "git_dirty": bool(status)}
+        # a new, never-committed file under the code folders (a method, a task) makes the tree dirty too
+        untracked = git("status", "--porcelain", "--untracked-files=all", "--", *CODE_DIRS)
+        return {"git_sha": sha, "git_dirty": bool(status) or bool(untracked)}
     except (OSError, subprocess.SubprocessError):
         return {"git_sha": None, "git_dirty": None}
+
+
+CODE_DIRS = ("bench", "tasks", "baselines")
+# code shared across families: part of every record's support hash
+SHARED_CODE = ("tasks/common", "baselines/common", "bench/lm")
+
+
+def _sha256_file(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _rel(path: str | Path) -> str:
+    p = Path(path).resolve()
+    try:
+        return p.relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return p.as_posix()
+
+
+def _tree_sha256(dirs: list[Path]) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    files = sorted({f.resolve() for d in dirs if d.is_dir() for f in d.rglob("*.py") if "__pycache__" not in f.parts})
+    for f in files:
+        h.update(_rel(f).encode() + b"\0" + _sha256_file(f).encode() + b"\n")
+    return h.hexdigest()
+
+
+def source_hashes(method_file: str | None, task_file: str | None) -> dict[str, str | None]:
+    """Content hashes of the code behind a cell: the method's file, the task's file, and the support code (every .py
+    in the method's and the task's packages plus the shared modules). Two records with the same git SHA but different
+    code (an uncommitted edit, a new file) differ here."""
+    dirs = [REPO_ROOT / d for d in SHARED_CODE]
+    for f in (method_file, task_file):
+        if f:
+            dirs.append(Path(f).resolve().parent)
+    return {
+        "method_file": _rel(method_file) if method_file else None,
+        "method_sha256": _sha256_file(method_file) if method_file else None,
+        "task_file": _rel(task_file) if task_file else None,
+        "task_sha256": _sha256_file(task_file) if task_file else None,
+        "support_sha256": _tree_sha256(dirs),
+    }
 
 
 @functools.lru_cache(maxsize=1)

@@ -15,12 +15,13 @@ import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from .config import canonical_json
 from .errors import RecordError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: provenance.source (content hashes of the method's and task's code)
+READABLE_SCHEMAS = (1, 2)  # schema 1 records (no source hashes) are read as history
 Status = Literal["ok", "failed", "smoke"]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
 
@@ -49,6 +50,14 @@ class Hardware(_Strict):
     gpu_count: int
 
 
+class SourceHashes(_Strict):
+    method_file: str | None
+    method_sha256: str | None
+    task_file: str | None
+    task_sha256: str | None
+    support_sha256: str
+
+
 class Provenance(_Strict):
     git_sha: str | None
     git_dirty: bool | None
@@ -61,6 +70,7 @@ class Provenance(_Strict):
     peak_gpu_mb: float | None = None
     started_at: str
     executor: str = "serial"
+    source: SourceHashes | None = None  # required from schema 2 on
 
 
 class DatasetFingerprint(_Strict):
@@ -94,9 +104,15 @@ class Record(_Strict):
     @field_validator("schema_version")
     @classmethod
     def _schema(cls, v: int) -> int:
-        if v != SCHEMA_VERSION:
-            raise ValueError(f"unsupported schema_version {v} (this harness reads {SCHEMA_VERSION})")
+        if v not in READABLE_SCHEMAS:
+            raise ValueError(f"unsupported schema_version {v} (this harness reads {list(READABLE_SCHEMAS)})")
         return v
+
+    @model_validator(mode="after")
+    def _schema_fields(self) -> "Record":
+        if self.schema_version >= 2 and self.provenance.source is None:
+            raise ValueError("schema 2 records carry provenance.source (the code's content hashes)")
+        return self
 
     @field_validator("task", "method", "task_version")
     @classmethod

@@ -19,7 +19,8 @@ from typing import Any, Callable, Iterable
 from .api import UNRANKED_KINDS, Context, MethodSpec, Task, methods_for  # noqa: F401
 from .config import build_config, config_hash
 from .errors import BenchError, ConfigError
-from .provenance import PeakMemory, environment
+from .contract import CONTRACTS, ContractError
+from .provenance import PeakMemory, environment, source_hashes
 from .records import SCHEMA_VERSION, RecordError, read_record, relpath_for, write_record
 from .registry import METHODS, TASKS, discover
 from .seeding import cell_seed, data_seed, seed_everything
@@ -45,6 +46,14 @@ class Cell:
                 f"method '{method.name}' (families {list(method.family)}) does not apply to task '{task.name}' "
                 f"(family '{task.family}')"
             )
+        if task.family in CONTRACTS:
+            try:
+                CONTRACTS.get(task.family).check_privileges(method.name, method.kind, method.privileges)
+            except ContractError as e:
+                raise ConfigError(str(e)) from None
+        elif method.privileges:
+            raise ConfigError(f"method '{method.name}' declares privileges {sorted(method.privileges)} but family "
+                              f"'{task.family}' has no contract that offers any")
         tvals = dict(task.params)
         if self.smoke:
             tvals.update(task.smoke_params())
@@ -146,6 +155,7 @@ def run_cell(cell: Cell, results_dir: Path = DEFAULT_RESULTS, force: bool = Fals
             "peak_gpu_mb": round(mem.peak_gpu_mb, 1) if mem.peak_gpu_mb is not None else None,
             "started_at": started,
             "executor": executor,
+            "source": source_hashes(method.source_file, task.source_file),
         },
         "error": error,
         "origin": "local",
@@ -169,7 +179,7 @@ def _wandb_init(project: str, config: dict[str, Any], name: str) -> Any:
 
 
 # -- planning ----------------------------------------------------------------------------------------------------
-SUITES = ("smoke", "full", "extended")
+SUITES = ("smoke", "full", "extended", "paper")
 
 
 def plan(tasks: Iterable[str] | None = None, methods: Iterable[str] | None = None, seeds: int | None = None,
@@ -181,6 +191,9 @@ def plan(tasks: Iterable[str] | None = None, methods: Iterable[str] | None = Non
     suite='full'     -> every task in the full suite (the embedded default, < 10 min on 2 cores) with its default
                         seed count.
     suite='extended' -> the full suite plus the heavier tasks marked 'extended' (e.g. real-data GSM8K SFT).
+    suite='paper'    -> the pretrained-model tier of the LM families (tasks marked 'paper').
+    Seeds: `seeds` if given; else 1 for smoke; else, in the full suite, the task's `full_suite_seeds` when it sets
+    fewer than its protocol's `default_seeds`; else `default_seeds`.
     """
     discover()
     if suite is not None:
@@ -210,7 +223,14 @@ def plan(tasks: Iterable[str] | None = None, methods: Iterable[str] | None = Non
         if method_filter is not None and tasks and not chosen:
             raise ConfigError(f"none of the methods {sorted(method_filter)} applies to task '{tname}' "
                               f"(family '{task.family}': {applicable})")
-        n = seeds if seeds is not None else (1 if smoke else task.default_seeds)
+        if seeds is not None:
+            n = seeds
+        elif smoke:
+            n = 1
+        elif suite == "full" and task.full_suite_seeds:
+            n = min(task.full_suite_seeds, task.default_seeds)
+        else:
+            n = task.default_seeds
         for m in chosen:
             for i in range(n):
                 cells.append(Cell(tname, m, i, smoke, tov, mov))

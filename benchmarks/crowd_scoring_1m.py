@@ -13,7 +13,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from baselines.crowd._peer import ca_scores  # noqa: E402
+from baselines.common.peer_prediction import ca_scores  # noqa: E402
 from tasks.crowd.metrics import cheater_detection  # noqa: E402
 from tasks.crowd.simulate import simulate  # noqa: E402
 

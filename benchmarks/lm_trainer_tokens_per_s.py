@@ -17,7 +17,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.lm import TrainConfig, collate, encode_sft, tiny_causal_lm, train_sft  # noqa: E402
-from tasks.preference import toy  # noqa: E402
+from tasks.common import sorting as toy  # noqa: E402
 
 
 def main() -> None:

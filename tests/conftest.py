@@ -13,8 +13,9 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from bench.api import Metric, Task, register_family, register_method, register_task  # noqa: E402
+from bench.api import UNBOUNDED, DatasetRef, Metric, Task, register_family, register_method, register_task  # noqa: E402
 from bench.config import StrictConfig  # noqa: E402
+from bench.contract import CONTRACTS, Contract, register_contract  # noqa: E402
 from bench.registry import FAMILIES, METHODS, TASKS, discover  # noqa: E402
 
 discover()
@@ -41,12 +42,16 @@ class _EchoTask(Task):
 
     family = "test.echo"
     version = "1"
-    metrics = (Metric("score", "max"), Metric("loss", "min"))
+    dataset = DatasetRef("test: echo")
+    metrics = (Metric("score", "max", range=UNBOUNDED), Metric("loss", "min", range=UNBOUNDED))
     primary_metric = "score"
     default_seeds = 3
 
     def load(self, cfg, ctx):
         return {"seed": ctx.data_seed}
+
+    def view(self, data, privileges, ctx):
+        return dict(data)
 
     def evaluate(self, data, output, cfg, ctx):
         return {"score": output, "loss": 1.0 - output}
@@ -68,6 +73,7 @@ def _echo(data, cfg, ctx):
 def echo_task():
     """Registers family test.echo with task test-echo and methods echo_a, echo_b, echo_ref (reference)."""
     register_family("test.echo", "test family")
+    register_contract(Contract("test.echo", input_type=dict, output_type=float))
     t = register_task(_EchoTask("test-echo"))
     register_method("echo_a", "test.echo", config=_MethodCfg)(_echo)
     register_method("echo_b", "test.echo", config=_MethodCfg)(_echo)
@@ -75,6 +81,7 @@ def echo_task():
     yield t
     TASKS.remove("test-echo")
     FAMILIES.remove("test.echo")
+    CONTRACTS.remove("test.echo")
     for m in ("echo_a", "echo_b", "echo_ref"):
         METHODS.remove(m)
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from baselines.crowd._peer import ca_scores
+from baselines.common.peer_prediction import ca_scores
 from bench.records import read_record
 from bench.runner import Cell, plan, run_cell, run_sweep
 from tasks.crowd.metrics import accuracy_after_removal, cheater_detection, majority_vote

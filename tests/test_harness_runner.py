@@ -65,7 +65,10 @@ def test_record_has_full_provenance_and_no_temp_files(tmp_path):
     assert prov["packages"]["numpy"] and prov["packages"]["scikit-learn"]
     assert prov["hardware"]["cpu_count"] >= 1 and "gpu_count" in prov["hardware"]
     assert prov["wall_time_s"] > 0 and prov["peak_rss_mb"] > 10
-    assert body["schema_version"] == 1 and body["status"] == "smoke"
+    assert body["schema_version"] == 2 and body["status"] == "smoke"
+    src = prov["source"]  # content hashes of the code behind the cell
+    assert src["method_file"] == "baselines/toy/knn.py" and src["task_file"] == "tasks/toy/digits.py"
+    assert len(src["method_sha256"]) == 64 and len(src["task_sha256"]) == 64 and len(src["support_sha256"]) == 64
     assert body["dataset"]["id"] == "sklearn.datasets.load_digits"
     assert body["dataset"]["content_hash"].startswith("sha256:")
     assert body["metrics"]["accuracy"]["direction"] == "max"

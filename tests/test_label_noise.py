@@ -13,7 +13,7 @@ from baselines.label_noise.ldam_drw import ldam_margins
 from bench.errors import DataUnavailable
 from bench.records import read_record
 from bench.runner import Cell, plan, run_cell, run_sweep
-from tasks.label_noise import noise
+from tasks.common import noise
 from tasks.label_noise.data import load_features, long_tail_counts
 from tasks.label_noise.metrics import detection_metrics, shot_accuracies
 
@@ -184,7 +184,7 @@ def test_cifar10n_real_path_uses_each_images_own_human_label(tmp_path, monkeypat
     from bench.records import read_record
     from bench.runner import Cell, run_cell
     from tasks.label_noise import data as D
-    from tasks.label_noise.noise import cifar_n_labels
+    from tasks.common.noise import cifar_n_labels
 
     labels = cifar_n_labels("CIFAR-10")
     X, y, human = D.cifar10n_arrays("sha", "worse_label", 400, np.random.default_rng(0), images=_FakeCifar(labels["clean_label"]))

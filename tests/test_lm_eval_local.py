@@ -3,9 +3,9 @@ with the same quantities computed directly (summed log-likelihoods, greedy decod
 import numpy as np
 import pytest
 
-from bench.lm import collate, encode_sft, sequence_logprob
+from bench.lm import collate, encode_sft, greedy_generate, sequence_logprob
 from bench.lm.lm_eval_local import LocalTask, evaluate
-from tasks.preference import toy
+from tasks.common import sorting as toy
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_generate_until_exact_match_matches_greedy_decoding(trained):
     docs = [{"question": toy.make_prompt(xs), "answer": toy.ideal(xs)} for xs in lists]
     res = evaluate(model, tok, [LocalTask("dcai_test_gen", "generate_until", docs, max_gen_toks=16)],
                    log_samples=True)["dcai_test_gen"]
-    outs = toy.generate(model, tok, [d["question"] for d in docs], max_new_tokens=16)
+    outs = greedy_generate(model, tok, [d["question"] for d in docs], max_new_tokens=16)
     ours = [o.split("\n")[0].strip() == d["answer"].strip() for o, d in zip(outs, docs)]
     assert res["exact_match"] == pytest.approx(np.mean(ours))
     assert 0 < res["exact_match"] < 1  # the check means something: some right, some wrong

@@ -11,7 +11,7 @@ from baselines.preference._train import PairTrainConfig, train_pairs
 from bench.lm import preference_losses as L
 from bench.records import read_record
 from bench.runner import Cell, run_cell
-from tasks.preference import toy
+from tasks.common import sorting as toy
 from tasks.preference.tasks import PrefData
 from tasks.preference.winrate import lc_win_rate, win_rate
 

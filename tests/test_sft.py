@@ -9,7 +9,7 @@ from baselines.sft.token_cleaning import token_influence
 from bench.lm import TrainConfig, collate, encode_sft, tiny_causal_lm, train_sft
 from bench.records import read_record
 from bench.runner import Cell, plan, run_cell, run_sweep
-from tasks.preference import toy
+from tasks.common import sorting as toy
 from tasks.sft.env import build
 
 

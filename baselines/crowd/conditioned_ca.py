@@ -5,7 +5,7 @@ import numpy as np
 from bench.api import register_method
 from bench.config import StrictConfig
 
-from ._peer import ca_scores, fill_missing
+from baselines.common.peer_prediction import ca_scores, fill_missing
 
 
 class Config(StrictConfig):

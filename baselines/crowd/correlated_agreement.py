@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from bench.api import register_method
 
-from ._peer import ca_scores, fill_missing
+from baselines.common.peer_prediction import ca_scores, fill_missing
 
 
 @register_method("correlated_agreement", family="crowd.cheating", kind="baseline", paper="Shnayder et al., EC 2016")

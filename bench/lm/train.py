@@ -1,4 +1,4 @@
-"""A small SFT trainer: per-token loss weights/masks, gradient accumulation, bf16 autocast on GPU.
+"""SFT on the shared loop (`bench.lm.loop`): per-token loss weights/masks, gradient accumulation, bf16 on GPU.
 
 The loss of a batch is sum_t w_t * nll_t / sum_t w_t over labelled tokens (w = 1 without weights; token masks are
 0/1 weights), so a masked token contributes exactly nothing to the gradient. For multi-GPU runs wrap the same loop
@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .data import collate, iter_batches
+from .loop import LoopConfig, optimize
 from .ops import token_nll
 
 
@@ -32,48 +33,33 @@ class TrainConfig:
 def train_sft(model, examples: Sequence[dict], pad_id: int, cfg: TrainConfig, rng: np.random.Generator,
               token_weights: Sequence[Sequence[float]] | None = None, device: str = "cpu",
               log: Callable[[dict, int], None] | None = None, accelerator=None) -> dict:
-    """Train in place. Returns {'steps', 'tokens', 'final_loss', 'losses'}."""
-    import torch
-
+    """Train in place on the shared loop (`bench.lm.loop.optimize`). Returns {'steps', 'tokens', 'final_loss',
+    'losses'}."""
     model.to(device)
-    model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     n = len(examples)
     per_epoch = math.ceil(n / (cfg.batch_size * cfg.grad_accum))
     total = cfg.max_steps or max(1, int(math.ceil(per_epoch * cfg.epochs)))
-    warm = int(cfg.warmup_ratio * total)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / max(1, warm)) if warm else 1.0)
-    if accelerator is not None:
-        model, opt, sched = accelerator.prepare(model, opt, sched)
-    use_amp = device.startswith("cuda") and cfg.bf16
-    step, tokens, losses = 0, 0, []
-    micro = 0
-    opt.zero_grad(set_to_none=True)
-    while step < total:
-        for idx in iter_batches(n, cfg.batch_size, rng):
-            ex = [examples[i] for i in idx]
-            w = [token_weights[i] for i in idx] if token_weights is not None else None
-            batch = {k: v.to(device) for k, v in collate(ex, pad_id, w).items()}
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-                nll, mask = token_nll(model, batch)
-            wt = mask.float() * (batch["token_weights"] if "token_weights" in batch else 1.0)
-            denom = wt.sum()
-            loss = (nll * wt).sum() / denom.clamp_min(1e-8)
-            (accelerator.backward(loss / cfg.grad_accum) if accelerator is not None else (loss / cfg.grad_accum).backward())
-            tokens += int((wt > 0).sum())
-            micro += 1
-            if micro % cfg.grad_accum == 0:
-                if cfg.max_grad_norm:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-                opt.step()
-                sched.step()
-                opt.zero_grad(set_to_none=True)
-                step += 1
-                losses.append(float(loss.detach()))
-                if log:
-                    log({"train/loss": losses[-1]}, step)
-                if step >= total:
-                    break
-    model.eval()
-    return {"steps": step, "tokens": tokens, "final_loss": losses[-1] if losses else float("nan"), "losses": losses}
+    order: list[np.ndarray] = []
+    tokens = 0
+
+    def next_batch() -> np.ndarray:
+        if not order:
+            order.extend(iter_batches(n, cfg.batch_size, rng))
+        return order.pop(0)
+
+    def loss_step(_: int):
+        nonlocal tokens
+        idx = next_batch()
+        ex = [examples[i] for i in idx]
+        w = [token_weights[i] for i in idx] if token_weights is not None else None
+        batch = {k: v.to(device) for k, v in collate(ex, pad_id, w).items()}
+        nll, mask = token_nll(model, batch)
+        wt = mask.float() * (batch["token_weights"] if "token_weights" in batch else 1.0)
+        tokens += int((wt > 0).sum())
+        return (nll * wt).sum() / wt.sum().clamp_min(1e-8)
+
+    out = optimize(model, loss_step, LoopConfig(steps=total, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                                warmup_ratio=cfg.warmup_ratio, grad_accum=cfg.grad_accum,
+                                                max_grad_norm=cfg.max_grad_norm, bf16=cfg.bf16),
+                   device=device, log=log, accelerator=accelerator)
+    return {**out, "tokens": tokens}

@@ -37,7 +37,7 @@ class CrowdBundle:
 
 def human_confusions() -> np.ndarray:
     """3 x 10 x 10 confusion matrices of the CIFAR-10N annotator slots (random_label1..3 vs clean_label)."""
-    from tasks.label_noise.noise import cifar_n_labels, empirical_transition
+    from tasks.common.noise import cifar_n_labels, empirical_transition
 
     d = cifar_n_labels("CIFAR-10")
     c = d["clean_label"].astype(int)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.api import Context, DatasetRef, Metric, Task, register_task
+from bench.api import Context, DatasetRef, Metric, PROPORTION, Task, register_task
 from bench.config import StrictConfig
 
 from .metrics import accuracy_after_removal, cheater_detection, majority_vote
@@ -33,7 +33,7 @@ class CheatingDetection(Task):
         offline_default="Dawid-Skene simulation with worker confusions drawn from CIFAR-10N's three MTurk label slots; "
                         "real runs: crowd-kit datasets (e.g. relevance-2, imdb) via crowdkit.datasets.load_dataset",
     )
-    metrics = (Metric("auroc", "max"), Metric("auprc", "max"), Metric("mv_accuracy_after_removal", "max"))
+    metrics = (Metric("auroc", "max", range=PROPORTION), Metric("auprc", "max", range=PROPORTION), Metric("mv_accuracy_after_removal", "max", range=PROPORTION))
     primary_metric = "auroc"
     config_cls = CrowdConfig
 

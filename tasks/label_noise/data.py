@@ -90,7 +90,7 @@ def cifar10n_arrays(revision: str | None, label_set: str, n_max: int | None, rng
     """Real CIFAR-10N: (pixels in [0, 1] flattened to 3,072, clean labels, the human label set's labels) for the
     CIFAR-10 training images, aligned by index with the CIFAR-10N files; a random `n_max` subset when given.
     Refuses to run when the hub's labels disagree with CIFAR-10N's clean labels (wrong order or revision)."""
-    from .noise import cifar_n_labels
+    from tasks.common.noise import cifar_n_labels
 
     labels = cifar_n_labels("CIFAR-10")
     if label_set not in labels:

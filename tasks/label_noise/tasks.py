@@ -6,10 +6,10 @@ from typing import Literal
 
 import numpy as np
 
-from bench.api import Context, DatasetRef, Metric, Task, register_task
+from bench.api import Context, DatasetRef, Metric, PROPORTION, Task, register_task
 from bench.config import StrictConfig
 
-from . import noise as noise_mod
+from tasks.common import noise as noise_mod
 from .data import (CIFAR10_HUB, LabelNoiseBundle, NoisyLabelData, cifar10n_arrays, load_features, long_tail_subsample,
                    stratified_split)
 from .metrics import detection_metrics, shot_accuracies
@@ -87,7 +87,7 @@ class Detection(_Base):
     family = "label_noise.detection"
     version = "1"
     description = "Flag the corrupted training labels; scored against the true corruption mask."
-    metrics = (Metric("f1", "max"), Metric("precision", "max"), Metric("recall", "max"), Metric("auroc", "max"))
+    metrics = (Metric("f1", "max", range=PROPORTION), Metric("precision", "max", range=PROPORTION), Metric("recall", "max", range=PROPORTION), Metric("auroc", "max", range=PROPORTION))
     primary_metric = "f1"
     config_cls = NoiseConfig
 
@@ -111,7 +111,7 @@ class Robust(_Base):
     family = "label_noise.robust"
     version = "1"
     description = "Train on noisy labels; accuracy on clean test labels."
-    metrics = (Metric("test_accuracy", "max"),)
+    metrics = (Metric("test_accuracy", "max", range=PROPORTION),)
     primary_metric = "test_accuracy"
     config_cls = NoiseConfig
 
@@ -131,8 +131,8 @@ class Imbalance(_Base):
     family = "label_noise.imbalance"
     version = "1"
     description = "Train on a long-tailed subsample (exponential profile); balanced test set."
-    metrics = (Metric("accuracy", "max"), Metric("balanced_accuracy", "max"), Metric("many_shot", "max"),
-               Metric("medium_shot", "max"), Metric("few_shot", "max"))
+    metrics = (Metric("accuracy", "max", range=PROPORTION), Metric("balanced_accuracy", "max", range=PROPORTION), Metric("many_shot", "max", range=PROPORTION),
+               Metric("medium_shot", "max", range=PROPORTION), Metric("few_shot", "max", range=PROPORTION))
     primary_metric = "accuracy"
     config_cls = ImbalanceConfig
 

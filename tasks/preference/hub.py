@@ -13,7 +13,7 @@ import math
 
 from bench.errors import DataUnavailable
 
-from .toy import Pair
+from tasks.common.sorting import Pair
 
 UF_ID = "HuggingFaceH4/ultrafeedback_binarized"
 

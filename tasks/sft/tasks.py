@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.api import Context, DatasetRef, Metric, Task, register_task
+from bench.api import Context, DatasetRef, Metric, NONNEGATIVE, NONPOSITIVE, PROPORTION, Task, register_task
 from bench.config import StrictConfig
 from bench.lm import TrainConfig, collate, encode_sft, token_nll, train_sft
-from tasks.preference import toy
+from tasks.common import sorting as toy
 
 from .env import SFTData, build
 
@@ -57,7 +57,7 @@ class _SFTTask(Task):
     dataset = DatasetRef("generated: tasks/sft/env.py",
                          offline_default="sorting instructions with filler tokens and corrupted answers (real pairs: "
                                          "the sft-*-gsm8k tasks; hub models via bench.lm)")
-    metrics = (Metric("exact_match", "max"), Metric("answer_loglik", "max"), Metric("trained_tokens", "min"))
+    metrics = (Metric("exact_match", "max", range=PROPORTION), Metric("answer_loglik", "max", range=NONPOSITIVE), Metric("trained_tokens", "min", range=NONNEGATIVE))
     primary_metric = "exact_match"
     config_cls = SFTConfig
 

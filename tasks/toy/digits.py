@@ -5,10 +5,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.datasets import load_digits
+from pydantic import Field
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
-from bench.api import Context, DatasetRef, Metric, Task, register_family, register_task
+from bench.api import Context, DatasetRef, Metric, PROPORTION, Task, register_family, register_task
 from bench.config import StrictConfig
+
+from .contract import CONTRACT, ClassificationView, Predictions
 
 FAMILY = register_family(
     "toy.classification",
@@ -27,8 +30,8 @@ class ClassificationData:
 
 
 class DigitsConfig(StrictConfig):
-    test_fraction: float = 0.3
-    n_train_max: int | None = None  # subsample the training split (smoke runs)
+    test_fraction: float = Field(0.3, gt=0.0, lt=1.0)
+    n_train_max: int | None = Field(None, ge=1)  # subsample the training split (smoke runs)
 
 
 class DigitsClassification(Task):
@@ -38,7 +41,7 @@ class DigitsClassification(Task):
     dataset = DatasetRef("sklearn.datasets.load_digits", revision=None,
                          offline_default="bundled with scikit-learn (UCI ML hand-written digits test set)",
                          license="CC BY 4.0 (UCI)")
-    metrics = (Metric("accuracy", "max"), Metric("balanced_accuracy", "max"))
+    metrics = (Metric("accuracy", "max", range=PROPORTION), Metric("balanced_accuracy", "max", range=PROPORTION))
     primary_metric = "accuracy"
     config_cls = DigitsConfig
 
@@ -53,10 +56,14 @@ class DigitsClassification(Task):
             Xtr, ytr = Xtr[: cfg.n_train_max], ytr[: cfg.n_train_max]
         return ClassificationData(Xtr, ytr, Xte, yte, 10)
 
-    def evaluate(self, data: ClassificationData, output: np.ndarray, cfg: DigitsConfig, ctx: Context) -> dict[str, float]:
-        pred = np.asarray(output)
-        if pred.shape != data.y_test.shape:
-            raise ValueError(f"predictions have shape {pred.shape}, expected {data.y_test.shape}")
+    def view(self, data: ClassificationData, privileges: frozenset[str], ctx: Context) -> ClassificationView:
+        return ClassificationView(data.X_train, data.y_train, data.X_test, data.n_classes)  # no y_test
+
+    def check_output(self, output, data: ClassificationData, ctx: Context) -> Predictions:
+        return CONTRACT.check_output(output, n=len(data.y_test), n_classes=data.n_classes)
+
+    def evaluate(self, data: ClassificationData, output: Predictions, cfg: DigitsConfig, ctx: Context) -> dict[str, float]:
+        pred = output.labels
         return {"accuracy": accuracy_score(data.y_test, pred),
                 "balanced_accuracy": balanced_accuracy_score(data.y_test, pred)}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.api import Context, DatasetRef, Metric, register_task
+from bench.api import Context, DatasetRef, Metric, PROPORTION, register_task
 from bench.config import StrictConfig
 from bench.lm import lm_eval_local
 
@@ -114,10 +114,10 @@ class CopyrightConfig(StrictConfig):
 class CopyrightTask(_UnlearnTask):
     description = ("Unlearn a generated 'book': BLEU / ROUGE-L of completions of its passages (lower = forgotten), "
                    "perplexity on held-out general text and zero-shot MC accuracy (utility).")
-    metrics = (Metric("rougeL_forget", "min"), Metric("bleu_forget", "min"), Metric("ppl_heldout", "min"),
-               Metric("mc_accuracy", "max"),
+    metrics = (Metric("rougeL_forget", "min", range=PROPORTION), Metric("bleu_forget", "min", range=(0.0, 100.0)),
+               Metric("ppl_heldout", "min", range=(1.0, None)), Metric("mc_accuracy", "max", range=PROPORTION),
                Metric("empty_frac", "min", "share of book prompts answered with an empty completion: forgetting by "
-                                           "falling silent, not by writing something else"))
+                                           "falling silent, not by writing something else", range=PROPORTION))
     primary_metric = "rougeL_forget"
     config_cls = CopyrightConfig
     dataset = DatasetRef("generated: tasks/unlearning/copyright.py (project-written fantasy passages)",
@@ -174,7 +174,7 @@ class CopyrightTask(_UnlearnTask):
                                               "target": data.model, "retain_model": data.retain_model})}
 
     def evaluate(self, data: UnlearnData, model, cfg, ctx):
-        from tasks.preference.toy import generate as greedy
+        from bench.lm import greedy_generate as greedy
 
         tok = data.tokenizer
         outs = greedy(model, tok, [q.question for q in data.forget], max_new_tokens=28)

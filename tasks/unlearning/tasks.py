@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from bench.api import Context, DatasetRef, Metric, Task, register_task
+from bench.api import Context, DatasetRef, Metric, NONNEGATIVE, PROPORTION, Task, register_task
 from bench.config import StrictConfig
 from bench.lm import collate, token_nll
-from tasks.preference.toy import generate as greedy
+from bench.lm import greedy_generate as greedy
 
 from . import metrics as M
 from .data import Benchmark, generate
@@ -202,8 +202,8 @@ class TofuTask(_UnlearnTask):
 
     description = ("TOFU metrics: forget quality (KS p-value of truth ratios vs the retain-only model), model utility "
                    "(harmonic mean over retain and world facts), ROUGE-L recall on the forget set.")
-    metrics = (Metric("forget_quality", "max"), Metric("model_utility", "max"), Metric("forget_rouge", "min"),
-               Metric("forget_truth_ratio", "max"))
+    metrics = (Metric("forget_quality", "max", range=PROPORTION), Metric("model_utility", "max", range=PROPORTION), Metric("forget_rouge", "min", range=PROPORTION),
+               Metric("forget_truth_ratio", "max", range=NONNEGATIVE))
     primary_metric = "forget_quality"
 
     def evaluate(self, data: UnlearnData, model, cfg, ctx):
@@ -252,8 +252,8 @@ class MuseTask(_UnlearnTask):
 
     description = ("MUSE metrics: VerbMem and KnowMem on the forget set (lower = forgotten), KnowMem on the retain "
                    "set (utility), and |PrivLeak| (Min-K% Prob MIA AUC relative to the retain-only model; 0 = ideal).")
-    metrics = (Metric("privleak_abs", "min"), Metric("verbmem_forget", "min"), Metric("knowmem_forget", "min"),
-               Metric("knowmem_retain", "max"))
+    metrics = (Metric("privleak_abs", "min", range=NONNEGATIVE), Metric("verbmem_forget", "min", range=PROPORTION), Metric("knowmem_forget", "min", range=PROPORTION),
+               Metric("knowmem_retain", "max", range=PROPORTION))
     primary_metric = "privleak_abs"
 
     def evaluate(self, data: UnlearnData, model, cfg, ctx):
