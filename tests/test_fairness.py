@@ -279,3 +279,10 @@ def test_task_variant_refuses_another_fairness_notion_and_config_is_documented(t
     status, p = run_cell(Cell("fair-german-age", "random_sampling", 0, smoke=True,
                               task_overrides=(("fairness_target", "eop"),)), tmp_path)
     assert status == "failed" and "register a task variant" in read_record(p).error
+
+
+def test_label_nothing_keeps_the_start_model(tmp_path):
+    status, p = run_cell(Cell("fair-german-age", "label_nothing", 0, smoke=True), tmp_path)
+    r = read_record(p)
+    assert r.metrics["budget_used"].value == 0.0 and r.artifacts["n_labelled"] == 60
+    assert all(c == r.artifacts["curve"][0] for c in r.artifacts["curve"])
