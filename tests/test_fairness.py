@@ -197,27 +197,30 @@ def test_own_model_needs_the_privilege():
 
 
 def test_change_vs_random_is_paired_and_method_independent(tmp_path):
-    """Every method's cell computes the same random-sampling trajectory for a data seed; a method that draws exactly
-    that random selection scores a change of 0."""
+    """Every method's cell computes the same random-sampling reference for a data seed (the mean of
+    random_reference_draws method-independent draws); a method that replays draw 0 scores a change of exactly 0 when
+    the reference is that single draw."""
     from tasks.fairness.tasks import ActiveSampling
 
-    def replay(view, cfg, ctx):  # re-derives the task's own random draw (one generator across rounds)
+    def replay(view, cfg, ctx):  # re-derives the task's own random draw 0 (one generator across rounds)
         key = ("replay", ctx.seed_index)
         if view.round == 0:
-            _REPLAY[key] = np.random.default_rng([ctx.data_seed % (2**63), 0x5EED])
+            _REPLAY[key] = np.random.default_rng([ctx.data_seed % (2**63), 0x5EED, 0])
         return _REPLAY[key].choice(len(view.X_pool), size=view.k, replace=False)
 
     register_method("replay_random", "fairness.active_sampling")(replay)
     try:
         recs = {}
-        for m in ("replay_random", "isal", "entropy_sampling"):
-            status, p = run_cell(Cell("fair-german-age", m, 1, smoke=True), tmp_path)
-            recs[m] = read_record(p).metrics
+        for m, draws in (("replay_random", 1), ("replay_random", 5), ("isal", 5), ("entropy_sampling", 5)):
+            status, p = run_cell(Cell("fair-german-age", m, 1, smoke=True,
+                                      task_overrides=(("random_reference_draws", draws),)), tmp_path)
+            recs[(m, draws)] = read_record(p).metrics
     finally:
         METHODS.remove("replay_random")
-    assert recs["replay_random"]["accuracy_change_vs_random"].value == 0.0
-    assert recs["replay_random"]["disparity_change_vs_random"].value == 0.0
-    base = {m: r["accuracy"].value - r["accuracy_change_vs_random"].value for m, r in recs.items()}
+    assert recs[("replay_random", 1)]["accuracy_change_vs_random"].value == 0.0
+    assert recs[("replay_random", 1)]["disparity_change_vs_random"].value == 0.0
+    assert recs[("replay_random", 5)]["accuracy_change_vs_random"].value != 0.0  # a 5-draw mean now
+    base = {k: r["accuracy"].value - r["accuracy_change_vs_random"].value for k, r in recs.items() if k[1] == 5}
     assert len({round(v, 12) for v in base.values()}) == 1
     assert ActiveSampling.metrics[4].range == (-1.0, 1.0)
 
