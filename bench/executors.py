@@ -122,7 +122,8 @@ def _reap(pids: list[int]) -> None:
 @contextlib.contextmanager
 def _ray_start_patches(timeout_s: float) -> Iterator[None]:
     """While ray.init runs: its raylet-registration wait scaled from 30 s to timeout_s (Ray reads the clock through
-    `ray._private.node.time`; only that module's view of time.monotonic is slowed, sleeps are not)."""
+    `ray._private.node.time`; only that module's view of time.monotonic is scaled, sleeps are not). Applied only when
+    the module uses the time module as expected (else Ray's own 30 s stays)."""
     import ray._private.node as node
 
     real = getattr(node, "time", None)
@@ -135,7 +136,7 @@ def _ray_start_patches(timeout_s: float) -> Iterator[None]:
         def monotonic() -> float:
             return time.monotonic() * (_RAY_WAIT_S / timeout_s)
 
-    if real is time and timeout_s > _RAY_WAIT_S:
+    if real is time:
         node.time = _Stretched()
     try:
         yield
@@ -209,7 +210,10 @@ def ray_init(num_cpus: int | None = None, address: str | None = None, timeout_s:
                 ray.shutdown()
             if tmp:
                 kill_ray_processes(tmp)
-                logs.append(tmp)
+                if (Path(tmp) / "session_latest").exists():
+                    logs.append(tmp)  # kept for its logs (named in the error)
+                else:
+                    shutil.rmtree(tmp, ignore_errors=True)
     try:
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     except OSError:  # pragma: no cover

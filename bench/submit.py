@@ -56,13 +56,6 @@ def plan_submission(files: list[Path], results_dir: Path) -> tuple[list[tuple[Pa
                               "config, seed index)", path=str(f), field="seed_index")
         seen[rec.key] = str(f)
         rows[_row_key(rec)].append((f, rec))
-    for key, members in rows.items():
-        idx = sorted(r.seed_index for _, r in members)
-        if idx != list(range(len(idx))):
-            missing = sorted(set(range(max(idx) + 1)) - set(idx))
-            f = next(f for f, r in members if r.seed_index == max(idx))
-            raise RecordError(f"a row's seeds are 0..n-1: the batch has seed indices {idx[:20]} for {key[2]} (config "
-                              f"{key[3][:12]}), missing {missing[:20]}", path=str(f), field="seed_index")
     existing = read_items(results_dir)
     by_row: dict[tuple, set[int]] = defaultdict(set)
     for rel, rec in existing:
@@ -80,6 +73,13 @@ def plan_submission(files: list[Path], results_dir: Path) -> tuple[list[tuple[Pa
                               f"{sorted(have)[:20]}): a submission may not add seeds to an existing row; re-submit the "
                               f"whole row (seeds 0..{max(have)} at least) to replace it", path=str(f), field="seed_index")
         notes.append(f"replaces the row {key[0]} v{key[1]} {key[2]} (config {key[3][:12]}, {len(have)} seed(s))")
+    for key, members in rows.items():
+        idx = sorted(r.seed_index for _, r in members)
+        if idx != list(range(len(idx))):
+            missing = sorted(set(range(max(idx) + 1)) - set(idx))
+            f = next(f for f, r in members if r.seed_index == max(idx))
+            raise RecordError(f"a row's seeds are 0..n-1: the batch has seed indices {idx[:20]} for {key[2]} (config "
+                              f"{key[3][:12]}), missing {missing[:20]}", path=str(f), field="seed_index")
     targets: list[tuple[Path, Record]] = []
     staged: dict[str, Record] = {}
     for f, rec in checked:

@@ -288,11 +288,12 @@ def summarize(checks: list[CellCheck]) -> list[dict[str, Any]]:
     return rows
 
 
-def report(checks: list[CellCheck], out=sys.stdout) -> int:
+def report(checks: list[CellCheck], out: Any = None) -> int:
     """Print per task reproduced / differs (largest difference), the problems, and a results table. Returns the exit
     code: 1 on a difference, an invalid record or an error, or when nothing could be compared."""
     from tabulate import tabulate
 
+    out = out or sys.stdout
     rows = summarize(checks)
     for r in rows:
         line = f"{r['task']} (v{r['version']}): {r['verdict']}"
