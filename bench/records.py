@@ -260,15 +260,14 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _depth(obj: Any) -> int:
     """Nesting depth of a parsed JSON value, iteratively (no recursion on hostile input)."""
-    deepest, stack = 0, [(obj, 1)]
+    deepest, stack = 0, [(obj, 1)] if isinstance(obj, (dict, list)) else []
     while stack:
         o, d = stack.pop()
-        if isinstance(o, dict):
-            deepest = max(deepest, d)
-            stack.extend((v, d + 1) for v in o.values())
-        elif isinstance(o, list):
-            deepest = max(deepest, d)
-            stack.extend((v, d + 1) for v in o)
+        if d > deepest:
+            deepest = d
+        for v in (o.values() if isinstance(o, dict) else o):
+            if isinstance(v, (dict, list)):
+                stack.append((v, d + 1))
     return deepest
 
 
@@ -517,7 +516,12 @@ def write_record(results_dir: Path, body: dict[str, Any]) -> Path:
     rec = parse_record(json.dumps(body, allow_nan=False))  # never write what we would not read back
     path = Path(results_dir) / record_relpath(rec)
     check_inside(Path(results_dir), path)
-    atomic_write_text(path, dump_record(body))
+    text = dump_record(body)
+    if len(text.encode("utf-8")) > MAX_RECORD_BYTES:
+        raise RecordError(f"the record would be {len(text.encode('utf-8'))} bytes, more than a record may be "
+                          f"({MAX_RECORD_BYTES}): keep artifacts small (curves subsampled, no raw outputs)",
+                          path=str(path), field="artifacts")
+    atomic_write_text(path, text)
     return path
 
 

@@ -55,7 +55,9 @@ UNRANKED = ("reference", "oracle")
 
 @dataclass
 class Intake:
-    ranked: list[Record] = field(default_factory=list)  # pass every check and use the default protocol: may rank
+    # pass every check, status ok, default protocol: the task's table (reference/oracle rows in it are shown, never
+    # ranked: their kind is the registry's)
+    ranked: list[Record] = field(default_factory=list)
     nonstandard: list[Record] = field(default_factory=list)  # pass every check; task config differs from the default
     history: list[Record] = field(default_factory=list)  # superseded task versions or schema 1: counted, never ranked
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (path relative to the results root, reason)

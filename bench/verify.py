@@ -283,7 +283,7 @@ def summarize(checks: list[CellCheck]) -> list[dict[str, Any]]:
         verdict = ("differs" if n["differs"] or n["error"] or n["invalid"] else
                    "reproduced" if n["reproduced"] else "not verified")
         rows.append({"task": task, "version": version, "cells": len(cs), **n, "verdict": verdict,
-                     "largest |diff|": _fmt_diff(worst.max_diff if worst else None),
+                     "max abs diff": _fmt_diff(worst.max_diff if worst else None),
                      "where": f"{worst.method}/s{worst.seed_index} {worst.metric}" if worst and worst.max_diff else ""})
     return rows
 
@@ -297,7 +297,7 @@ def report(checks: list[CellCheck], out: Any = None) -> int:
     rows = summarize(checks)
     for r in rows:
         line = f"{r['task']} (v{r['version']}): {r['verdict']}"
-        line += f" — {r['reproduced']}/{r['cells']} cells reproduced, largest |diff| {r['largest |diff|']}"
+        line += f" — {r['reproduced']}/{r['cells']} cells reproduced, largest |diff| {r['max abs diff']}"
         if r["where"]:
             line += f" ({r['where']})"
         print(line, file=out)
@@ -306,7 +306,7 @@ def report(checks: list[CellCheck], out: Any = None) -> int:
         print(f"  {c.outcome.upper():10s} {c.relpath}: {c.detail}", file=out)
     if len(problems) > 50:
         print(f"  ... and {len(problems) - 50} more", file=out)
-    cols = ["task", "version", "cells", "reproduced", "differs", "missing", "invalid", "error", "largest |diff|"]
+    cols = ["task", "version", "cells", "reproduced", "differs", "missing", "invalid", "error", "max abs diff"]
     print(file=out)
     print(tabulate([[r[c] for c in cols] for r in rows], headers=cols, tablefmt="github"), file=out)
     bad = sum(c.outcome in ("differs", "invalid", "error") for c in checks)
