@@ -283,7 +283,8 @@ def build_site_from(inp: Inputs, out_dir: Path) -> list[Path]:
     index = _page("dcai-bench leaderboard",
                   "<h1>dcai-bench leaderboard</h1>"
                   f"<p class='note'>Per task, the whole top group (rows that no other row beats significantly; "
-                  f"{esc(RANK_RULE)}). <a href='docs/statistics.html'>How rows are compared</a>.</p>"
+                  f"{esc(RANK_RULE[0].lower() + RANK_RULE[1:])}). "
+                  "<a href='docs/statistics.html'>How rows are compared</a>.</p>"
                   + "".join(sections) + extra)
     atomic_write_text(out_dir / "index.html", index)
     return [out_dir / "index.html", *written]

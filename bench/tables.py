@@ -32,7 +32,7 @@ except ImportError:  # pragma: no cover - depends on merge order
         return re.sub(r"\s*[\r\n]+\s*", " ", s)
 
 HEADER = "# dcai-bench leaderboard"
-RANK_RULE = ("rank = 1 + the number of rows better than this row by a chain of significant paired comparisons "
+RANK_RULE = ("Rank = 1 + the number of rows better than this row by a chain of significant paired comparisons "
              f"(two-sided paired t-test over shared seed indices, Holm-corrected across all pairs of the table, "
              f"α = {stats.ALPHA}); rank 1 is the top group")
 
@@ -52,7 +52,8 @@ def read_inputs(results_dir: Path, root: Path | None = None) -> Inputs:
     """What the leaderboard and the site are built from.
 
     After issue #15 merges this becomes:
-        i = intake(results_dir); return Inputs(i.ranked, i.nonstandard, i.history, i.rejected, verified_rows(results_dir))
+        i = intake(results_dir)
+        return Inputs(i.ranked, i.nonstandard, i.history, i.rejected, verified_rows(results_dir))
     """
     from .records import scan
 
@@ -267,13 +268,13 @@ def build_tables(records: list[Record], nonstandard: list[Record] = (), verified
                     "failed": sum(r.status == "failed" for r in recs + ns_groups.get(key, []))}
         ok = [r for r in recs if r.rankable]
         allrecs = recs + ns_groups.get(key, [])
-        primary = sorted({r.primary_metric for r in allrecs})[0]
+        task = TASKS._items.get(task_name)
+        reg = task is not None and task.version == version
+        primary = task.primary_metric if reg else sorted({r.primary_metric for r in allrecs})[0]
         directions: dict[str, str] = {}
         for r in sorted(ok + ns, key=lambda r: (r.method, r.config_hash, r.seed_index)):
             for name, mv in r.metrics.items():
                 directions.setdefault(name, mv.direction)
-        task = TASKS._items.get(task_name)
-        reg = task is not None and task.version == version
         if reg:  # directions from the registry, never from a record, when the task is known
             directions.update({m.name: m.direction for m in task.metrics if m.name in directions})
         order = _metric_order(task_name, version, primary, directions)
@@ -379,7 +380,8 @@ def fmt_value(x: float | None) -> str:
 
 
 def fmt_interval(iv: stats.Interval | None, n_row: int | None = None) -> str:
-    """`mean [lo, hi]` (95% t interval); a bare mean for n = 1; `(n=k)` when the metric has fewer values than the row."""
+    """`mean [lo, hi]` (95% t interval); a bare mean for n = 1; `(n=k)` when the metric has fewer values than the
+    row."""
     if iv is None:
         return "—"
     s = f"{iv.mean:.4f}" if iv.lo is None else f"{iv.mean:.4f} [{iv.lo:.4f}, {iv.hi:.4f}]"
@@ -545,7 +547,7 @@ def render_leaderboard(inp: Inputs) -> str:
              "Cells: mean [95% t confidence interval] over seeds; n = seeds. Rows are compared by a two-sided paired "
              "t-test on the per-seed differences over the seed indices both rows share (every method of a task sees "
              "the same data per seed index), Holm-corrected across all pairs of the table.",
-             f"Rank: {RANK_RULE}; `=` marks a shared rank. p vs best: the Holm-adjusted p-value against the row with "
+             f"{RANK_RULE}; `=` marks a shared rank. p vs best: the Holm-adjusted p-value against the row with "
              "the best mean. n/c: not comparable (fewer than 3 shared seeds). Reference/oracle rows (†) are shown, "
              "never ranked. ✓: re-run and reproduced by `dcai-bench verify`. Smoke and failed records never rank. "
              "Rules and seed counts: [docs/statistics.md](docs/statistics.md); `dcai-bench power` prints the "
