@@ -1,4 +1,4 @@
-"""`dcai-bench` command line: list, run, leaderboard, validate, submit, verify."""
+"""`dcai-bench` command line: list, run, leaderboard, power, compare, validate, submit, verify."""
 from __future__ import annotations
 
 import argparse
@@ -152,6 +152,22 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--html", metavar="DIR", help="also write the static leaderboard site to DIR")
     common(sp)
     sp.set_defaults(fn=cmd_leaderboard)
+
+    from .tables import cmd_compare, cmd_power
+
+    sp = sub.add_parser("power", help="per task: seeds, top method vs main baseline, smallest detectable difference")
+    sp.add_argument("--task", action="append", help="task name or glob (repeatable; default: every task with records)")
+    common(sp)
+    sp.set_defaults(fn=cmd_power)
+
+    sp = sub.add_parser("compare", help="paired t-test between two rows of a task's table (over shared seeds)")
+    sp.add_argument("--task", required=True, help="task name")
+    sp.add_argument("--version", help="task version (default: the registered one)")
+    sp.add_argument("--metric", help="metric (default: the task's primary metric)")
+    sp.add_argument("a", help="row label or method name")
+    sp.add_argument("b", help="row label or method name")
+    common(sp)
+    sp.set_defaults(fn=cmd_compare)
 
     sp = sub.add_parser("validate", help="check result records (schema, provenance, task/metric consistency)")
     sp.add_argument("files", nargs="+")

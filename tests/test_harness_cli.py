@@ -10,14 +10,14 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_run_then_leaderboard_end_to_end(tmp_path, capsys):
     res, lb = tmp_path / "results", tmp_path / "lb.md"
     args = ["--results-dir", str(res), "--leaderboard", str(lb)]
-    assert main(["run", "--task", "toy-*", "--method", "knn", "--method", "majority", "--seeds", "2", "--quiet",
+    assert main(["run", "--task", "toy-*", "--method", "knn", "--method", "majority", "--seeds", "3", "--quiet",
                  "--leaderboard-update", *args]) == 0
-    assert "ok=4" in capsys.readouterr().out
+    assert "ok=6" in capsys.readouterr().out
     assert main(["leaderboard", "--check", *args]) == 0
-    assert main(["run", "--task", "toy-digits", "--method", "knn", "--seeds", "2", "--quiet", *args]) == 0
-    assert "skipped=2" in capsys.readouterr().out
+    assert main(["run", "--task", "toy-digits", "--method", "knn", "--seeds", "3", "--quiet", *args]) == 0
+    assert "skipped=3" in capsys.readouterr().out
     text = lb.read_text()
-    assert "| 1 | knn | 2 |" in text and "| 2 | majority | 2 |" in text
+    assert "| 1 | knn | 3 |" in text and "| 2 | majority | 3 |" in text  # paired tests need >= 3 seeds
 
 
 def test_user_errors_exit_2_with_a_message(tmp_path, capsys):

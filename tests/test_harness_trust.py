@@ -189,8 +189,9 @@ def test_4_labels_are_escaped_no_fake_rows_or_headings(tmp_path, tagged):
     assert not any(line.startswith("| 1 | fake_winner") for line in lines)
     assert not any(line.startswith("## Fake heading") for line in lines)
     assert "<script>" not in text and "&lt;script&gt;" in text
-    rows = [r for r in _rows(text) if "echo\\_tag" in r or "echo_tag" in r]
-    assert len(rows) == 2 and all(r.count(" | ") == 4 for r in rows), rows  # rank | label | n | score | loss
+    table = _rows(text)
+    rows = [r for r in table if "echo_tag" in r]
+    assert len(rows) == 2 and all(r.count(" | ") == table[0].count(" | ") for r in rows), rows  # no extra cells
 
 
 @pytest.mark.parametrize("name,match", [("knn\n", "not a valid name"), ("a" * 300, "not a valid name"),
@@ -229,7 +230,7 @@ def test_5_planted_records_go_through_the_same_checks(board, edit, match):
     f.unlink()
     planted = _plant(res, body)
     _, text = rebuild(res, lb, check=True)
-    assert "score ↑ (primary)" in text and "score ↓" not in text, "directions come from the registry"
+    assert "score ↑ (primary" in text and "score ↓" not in text, "directions come from the registry"
     assert not any(r.startswith("| 1 | echo_a | 3 | 1.") or "5.0000" in r for r in _rows(text))
     rejected = text.split("## Records rejected")[1]
     assert planted.name in rejected and match in rejected
@@ -282,10 +283,10 @@ def test_6_non_default_task_configs_get_their_own_table_and_junk_keys_are_refuse
     sweep("echo_a", 0.9)
     sweep("echo_b", 0.99, n_train_max=200, test_fraction=0.02)  # smoke-sized, easier: never in the default table
     _, text = rebuild(res, lb, check=True)
-    main_table, rest = text.split("## Non-standard protocol")
+    main_table, rest = text.split("Non-standard protocol (")
     assert "echo_b" not in main_table and any(r.startswith("| 1 | echo_a | 3 | 0.9") for r in _rows(main_table))
     ns = [r for r in _rows(rest) if "echo" in r]
-    assert len(ns) == 1 and ns[0].startswith("| 1 | echo_b \\[task: n_train_max=200, test_fraction=0.02\\] | 3 |"), ns
+    assert len(ns) == 1 and ns[0].startswith('| echo_b | {"n_train_max":200,"test_fraction":0.02} | 3 | 0.99'), ns
     # junk keys in the task config: rejected, never a row
     f = next((res / "test-sized/v1/echo_a").glob("*-s0.json"))
     body = json.loads(f.read_text())

@@ -54,7 +54,7 @@ def test_verify_reproduces_records_exactly_and_marks_the_row(board, capsys):
     assert _without_verified(res) == before, "verify re-runs into a temp dir: results/ is untouched"
     rebuild(res, lb)
     text = lb.read_text()
-    assert "✓ (3/3 seeds re-run)" in _row(text, "echo_a") and "✓" not in _row(text, "echo_b")
+    assert "| echo_a ✓ |" in _row(text, "echo_a") and "✓" not in _row(text, "echo_b")
 
 
 def test_verify_catches_a_resealed_forgery_the_seal_cannot(board, capsys):
@@ -69,7 +69,7 @@ def test_verify_catches_a_resealed_forgery_the_seal_cannot(board, capsys):
     assert f"test-echo (v1): differs — 2/3 cells reproduced, largest |diff| {diff} (echo_b/s1 score)" in out
     assert f"DIFFERS    test-echo/v1/echo_b/{forged[1].name}: largest |diff| {diff} in score" in out
     rebuild(res, lb)
-    assert "✗ (re-run differs on 1/3 seeds)" in _row(lb.read_text(), "echo_b")
+    assert "| echo_b ✗ |" in _row(lb.read_text(), "echo_b")
 
 
 def test_a_verified_mark_is_bound_to_the_record_seal(board):
@@ -122,12 +122,12 @@ def batch(board, tmp_path):
 def test_submit_builds_the_leaderboard_before_writing_anything(batch, monkeypatch):
     res, lb, files = batch
     before = tree_digest(res, lb)
-    import bench.leaderboard
+    import bench.tables
 
     def boom(*a, **k):
         raise OverflowError("table building crashed")
 
-    monkeypatch.setattr(bench.leaderboard, "build_tables", boom)
+    monkeypatch.setattr(bench.tables, "build_tables", boom)
     with pytest.raises(OverflowError):
         submit(files, res, lb)
     assert tree_digest(res, lb) == before
@@ -171,7 +171,7 @@ def test_whole_row_resubmission_replaces_the_row(batch, tmp_path):
     notes = []
     submit(again, res, lb, notes=notes)
     assert len(notes) == 1 and "replaces the row test-echo v1 echo_a" in notes[0]
-    assert "| echo_a (noise=0.0, value=0.7) | 3 | 0.7100 ± 0.0000" in lb.read_text()
+    assert "| echo_a (noise=0.0, value=0.7) | 3 | 0.7100 [0.7100, 0.7100]" in lb.read_text()
 
 
 # -- intake -----------------------------------------------------------------------------------------------------------
