@@ -155,14 +155,23 @@ def verify_files(files: list[Path], sample: int | None = None, sample_seed: int 
             seed = sample_seed if sample_seed is not None else secrets.randbits(32)
             files = sorted(random.Random(seed).sample(files, sample))
             say(f"verifying a random sample of {sample} file(s) (sample seed {seed}; --sample-seed {seed} repeats it)")
+    from .records import read_record
+
     checks, todo = [], []
     for f in files:
         try:
             todo.append(check_file(f, submission=False))
+            continue
         except RecordError as e:
-            checks.append(CellCheck(str(f), "?", "?", "?", "", -1, "invalid", detail=reason(e)))
+            detail = reason(e)
         except Exception as e:  # noqa: BLE001
-            checks.append(CellCheck(str(f), "?", "?", "?", "", -1, "invalid", detail=f"{type(e).__name__}: {e}"[:200]))
+            detail = f"{type(e).__name__}: {e}"[:200]
+        try:  # name the task when the file is a readable record, for the per-task report
+            r = read_record(f, follow_symlinks=True)
+            who = (r.task, r.task_version, r.method, r.config_hash, r.seed_index)
+        except Exception:  # noqa: BLE001
+            who = ("(unreadable files)", "-", "?", "", -1)
+        checks.append(CellCheck(str(f), *who, outcome="invalid", detail=detail))
     return checks + rerun(todo, progress=progress)
 
 
