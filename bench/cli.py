@@ -1,4 +1,4 @@
-"""`dcai-bench` command line: list, run, leaderboard, power, compare, validate, submit."""
+"""`dcai-bench` command line: list, run, leaderboard, power, compare, validate, submit, verify."""
 from __future__ import annotations
 
 import argparse
@@ -98,28 +98,21 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .records import read_record
-    from .submit import validate_record
+    from .validate import validate_command
 
-    bad = 0
-    for f in args.files:
-        try:
-            validate_record(read_record(Path(f)), str(f))
-            print(f"ok      {f}")
-        except BenchError as e:
-            bad += 1
-            print(f"INVALID {e}", file=sys.stderr)
-    return 1 if bad else 0
+    return validate_command(args.files)
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    from .submit import submit
+    from .submit import submit_command
 
-    written = submit([Path(f) for f in args.files], _results(args), _leaderboard_path(args))
-    for p in written:
-        print(f"added {p}")
-    print(f"leaderboard rebuilt: {_leaderboard_path(args)}")
-    return 0
+    return submit_command(args.files, _results(args), _leaderboard_path(args), dry_run=args.dry_run)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .verify import verify_command
+
+    return verify_command(args, _results(args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -182,8 +175,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("submit", help="validate and add result records to results/, then rebuild the leaderboard")
     sp.add_argument("files", nargs="+")
+    sp.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
     common(sp)
     sp.set_defaults(fn=cmd_submit)
+
+    sp = sub.add_parser("verify", help="re-run cells and compare with their records: FILE... [--sample K], or "
+                                       "--suite full / --task GLOB (the reproduction)")
+    sp.add_argument("files", nargs="*", help="record files to re-run (e.g. a submission)")
+    sp.add_argument("--sample", type=int, metavar="K", help="re-run a random sample of K of the files")
+    sp.add_argument("--sample-seed", type=int, help="seed of the sample (printed when not given)")
+    sp.add_argument("--suite", choices=["full", "extended", "paper"], help="re-run the suite's cells")
+    sp.add_argument("--task", action="append", help="task name or glob (repeatable)")
+    sp.add_argument("--method", action="append", help="method name or glob (repeatable)")
+    sp.add_argument("--seeds", type=int, help="seed indices 0..N-1 (default: the suite's / task's)")
+    sp.add_argument("--no-record", action="store_true", help="do not record outcomes in results/VERIFIED.json")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    common(sp)
+    sp.set_defaults(fn=cmd_verify)
     return p
 
 

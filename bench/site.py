@@ -12,7 +12,6 @@ All text is escaped (HTML for pages, mathtext-free labels for matplotlib).
 """
 from __future__ import annotations
 
-import html as _htmlmod
 import re
 import shutil
 from collections import defaultdict
@@ -22,18 +21,10 @@ from .provenance import REPO_ROOT
 from .records import atomic_write_text
 from .tables import (FAMILY_DOCS, RANK_RULE, Inputs, Table, artifact_mode, build_tables, current_tables,
                      family_doc, family_summary, fmt_interval, fmt_value, history_lines, p_cell, rank_cell,
-                     read_inputs, short_json, table_notes)
+                     read_inputs, short_json, table_notes, verify_mark)
 
-try:  # bench/escape.py (issue #15) is the one escaping module; these fallbacks do the same until it lands
-    from .escape import html as esc  # type: ignore[import-not-found]
-    from .escape import mpl as esc_mpl  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - depends on merge order
-    def esc(text: object) -> str:
-        return _htmlmod.escape(str(text), quote=True)
-
-    def esc_mpl(text: object) -> str:
-        """A matplotlib label without mathtext: every `$` escaped, newlines flattened."""
-        return re.sub(r"\s*[\r\n]+\s*", " ", str(text)).replace("$", r"\$")
+from .escape import html as esc
+from .escape import mpl as esc_mpl
 
 SORT_JS = """<script>
 function sortTable(th){const t=th.closest('table'),i=[...th.parentNode.children].indexOf(th),
@@ -123,7 +114,7 @@ def _task_page(t: Table, name: str, doc: str | None) -> str:
     for r in t.rows:
         iv = r.stats.get(t.primary)
         cells = [f"<td data-v='{'' if r.rank is None else r.rank}'>{esc(rank_cell(r))}</td>",
-                 f"<td>{esc(r.label + (' †' if r.unranked_kind else '') + (' ✓' if r.verified else ''))}</td>",
+                 f"<td>{esc(r.label + (' †' if r.unranked_kind else '') + verify_mark(r))}</td>",
                  f"<td data-v='{r.n}'>{r.n}</td>",
                  f"<td data-v='{'' if iv is None else repr(iv.mean)}'>{esc(fmt_interval(iv, r.n))}</td>",
                  f"<td data-v='{'' if r.p_vs_best is None else repr(r.p_vs_best)}'>{esc(p_cell(r))}</td>"]
@@ -245,7 +236,7 @@ def build_site_from(inp: Inputs, out_dir: Path) -> list[Path]:
     discover()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tables = build_tables(inp.ranked, inp.nonstandard, inp.verified)
+    tables = build_tables(inp.ranked, inp.nonstandard, inp.verified, inp.differs)
     current = current_tables(tables)
     written: list[Path] = []
     by_family: dict[str, list[Table]] = defaultdict(list)

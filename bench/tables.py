@@ -4,8 +4,8 @@ Everything here is a function of the records (and the registry's metadata), so t
 bytes. The statistics are in bench/stats.py; the rules and why they were chosen are in docs/statistics.md.
 
 The renderer takes an `Inputs`: (ranked records, non-standard-protocol records, history records, rejected files,
-verified rows). `read_inputs` builds it; until the validation intake of issue #15 lands it is a shim over
-`records.scan` (every readable record is ranked per (task, version); nothing is non-standard or history).
+verified rows). `read_inputs` builds it from bench.validate.intake (the one validation path: every record checked
+against the registry) and bench.verify.verified_rows.
 """
 from __future__ import annotations
 
@@ -19,17 +19,9 @@ from typing import Any, Iterable
 
 from . import stats
 from .api import UNRANKED_KINDS
+from .escape import md as _md
+from .escape import md_code as _md_code
 from .records import Record
-
-try:  # bench/escape.py (issue #15) is the one escaping module; these fallbacks do the same until it lands
-    from .escape import md as _md  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - depends on merge order
-    import html as _html
-
-    def _md(text: object) -> str:
-        s = _html.escape(str(text), quote=False)
-        s = s.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
-        return re.sub(r"\s*[\r\n]+\s*", " ", s)
 
 HEADER = "# dcai-bench leaderboard"
 RANK_RULE = ("Rank = 1 + the number of rows better than this row by a chain of significant paired comparisons "
@@ -46,19 +38,32 @@ class Inputs:
     history: list[Record] = field(default_factory=list)  # superseded versions / schema 1: counted, never shown
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (path relative to the repo, one-line reason)
     verified: set = field(default_factory=set)  # {(task, task_version, method, config_hash)} re-run and reproduced
+    differs: set = field(default_factory=set)  # rows where a re-run by `dcai-bench verify` differed
 
 
 def read_inputs(results_dir: Path, root: Path | None = None) -> Inputs:
-    """What the leaderboard and the site are built from.
+    """What the leaderboard and the site are built from: bench.validate.intake + bench.verify.verified_rows."""
+    from .validate import intake
 
-    After issue #15 merges this becomes:
-        i = intake(results_dir)
-        return Inputs(i.ranked, i.nonstandard, i.history, i.rejected, verified_rows(results_dir))
-    """
-    from .records import scan
+    return inputs_from_intake(intake(Path(results_dir)), results_dir, root)
 
-    pairs, problems = scan(results_dir)
-    return Inputs([r for _, r in pairs], [], [], rejected_pairs(problems, root))
+
+def inputs_from_intake(i: Any, results_dir: Path, root: Path | None = None) -> Inputs:
+    """Inputs of an Intake: ranked + smoke/failed (counted) records, non-standard, history, rejected (paths shown
+    relative to `root`, e.g. the repository), and the verification marks."""
+    from .verify import verified_rows
+
+    prefix = ""
+    if root is not None:
+        try:
+            prefix = Path(results_dir).resolve().relative_to(Path(root).resolve()).as_posix() + "/"
+        except ValueError:
+            prefix = ""
+    rows = verified_rows(Path(results_dir), records=list(i.ranked) + list(i.nonstandard))
+    return Inputs(list(i.ranked) + list(i.excluded), list(i.nonstandard), list(i.history),
+                  [(prefix + p, why) for p, why in i.rejected],
+                  {k for k, v in rows.items() if v.status == "verified"},
+                  {k for k, v in rows.items() if v.status == "differs"})
 
 
 def rejected_pairs(problems: Iterable, root: Path | None) -> list[tuple[str, str]]:
@@ -95,6 +100,7 @@ class Row:
     vs_best: stats.Paired | None = None
     is_best: bool = False
     verified: bool = False
+    differs: bool = False  # a re-run by `dcai-bench verify` differed
     task_config: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -188,7 +194,8 @@ def _metric_order(task_name: str, version: str, primary: str, directions: dict[s
 
 
 def _rows_from(recs: list[Record], order: list[str], artifact_keys: tuple[str, ...], primary: str,
-               verified: set, task: str, version: str, bounds: dict[str, tuple] | None = None) -> list[Row]:
+               verified: set, task: str, version: str, bounds: dict[str, tuple] | None = None,
+               differs: set = frozenset()) -> list[Row]:
     by_cfg: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for r in recs:
         by_cfg[(r.method, r.config_hash)].append(r)
@@ -204,7 +211,8 @@ def _rows_from(recs: list[Record], order: list[str], artifact_keys: tuple[str, .
         prim = values.get(primary, {})
         rows.append(Row(labels[(m, h)], m, method_kind(m), h, len(prim), tuple(sorted(prim)), values, st, arts,
                         verified=(task, version, m, h) in verified,
-                        task_config=dict(rs[0].config.get("task_config", {}))))
+                        task_config=dict(rs[0].config.get("task_config", {})),
+                        differs=(task, version, m, h) in differs))
     return rows
 
 
@@ -252,8 +260,8 @@ def _group(records: Iterable[Record]) -> dict[tuple[str, str, str], list[Record]
     return groups
 
 
-def build_tables(records: list[Record], nonstandard: list[Record] = (), verified: set = frozenset()
-                 ) -> dict[tuple[str, str, str], Table]:
+def build_tables(records: list[Record], nonstandard: list[Record] = (), verified: set = frozenset(),
+                 differs: set = frozenset()) -> dict[tuple[str, str, str], Table]:
     """(family, task, version) -> Table, sorted by key. Smoke and failed records are counted, never ranked."""
     from .registry import TASKS
 
@@ -280,9 +288,9 @@ def build_tables(records: list[Record], nonstandard: list[Record] = (), verified
         order = _metric_order(task_name, version, primary, directions)
         artifact_keys = tuple(task.table_artifacts) if reg else ()
         bounds = {m.name: m.range for m in task.metrics if m.range is not None} if reg else {}
-        rows = _rows_from(ok, order, artifact_keys, primary, verified, task_name, version, bounds)
+        rows = _rows_from(ok, order, artifact_keys, primary, verified, task_name, version, bounds, differs)
         ranking = _apply_ranking(rows, primary, directions.get(primary, "max"))
-        ns_rows = _rows_from(ns, order, artifact_keys, primary, verified, task_name, version, bounds)
+        ns_rows = _rows_from(ns, order, artifact_keys, primary, verified, task_name, version, bounds, differs)
         ns_rows.sort(key=lambda r: (r.label, json.dumps(r.task_config, sort_keys=True, default=str)))
         t = Table(family, task_name, version, primary, order, directions, rows, excluded, artifact_keys, ranking,
                   ns_rows, _seed_note(rows))
@@ -460,6 +468,11 @@ def _code(text: str) -> str:
     return f"`{text}`" if "`" not in text and "\n" not in text and "|" not in text else _md(text)
 
 
+def verify_mark(r: Row) -> str:
+    """' ✓' re-run and reproduced, ' ✗' a re-run differed, '' not verified."""
+    return " ✗" if r.differs else (" ✓" if r.verified else "")
+
+
 def render_task_markdown(t: Table) -> list[str]:
     from .registry import TASKS
 
@@ -480,7 +493,7 @@ def render_task_markdown(t: Table) -> list[str]:
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "|".join(["---"] * len(head)) + "|")
     for r in t.rows:
-        label = _md(r.label) + (" †" if r.unranked_kind else "") + (" ✓" if r.verified else "")
+        label = _md(r.label) + (" †" if r.unranked_kind else "") + verify_mark(r)
         cells = [rank_cell(r), label, str(r.n), fmt_interval(r.stats.get(t.primary), r.n), p_cell(r)]
         cells += [fmt_interval(r.stats.get(m), r.n) for m in t.order[1:]]
         cells += [_md(artifact_mode(r.artifacts.get(k, []))) for k in t.artifact_keys]
@@ -499,7 +512,7 @@ def render_task_markdown(t: Table) -> list[str]:
         lines.append("|" + "|".join(["---"] * len(nh)) + "|")
         for r in t.nonstandard:
             cfg = _md(short_json(_config_diff(t.task, r.task_config), 60))
-            cells = [_md(r.label) + (" †" if r.unranked_kind else ""), cfg, str(r.n)]
+            cells = [_md(r.label) + (" †" if r.unranked_kind else "") + verify_mark(r), cfg, str(r.n)]
             cells += [fmt_interval(r.stats.get(m), r.n) for m in t.order]
             lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
@@ -549,10 +562,11 @@ def render_leaderboard(inp: Inputs) -> str:
              "the same data per seed index), Holm-corrected across all pairs of the table.",
              f"{RANK_RULE}; `=` marks a shared rank. p vs best: the Holm-adjusted p-value against the row with "
              "the best mean. n/c: not comparable (fewer than 3 shared seeds). Reference/oracle rows (†) are shown, "
-             "never ranked. ✓: re-run and reproduced by `dcai-bench verify`. Smoke and failed records never rank. "
+             "never ranked. ✓: re-run and reproduced by `dcai-bench verify`; ✗: a re-run differed. Smoke and failed "
+             "records never rank. "
              "Rules and seed counts: [docs/statistics.md](docs/statistics.md); `dcai-bench power` prints the "
              "smallest difference each task's seeds can detect.", ""]
-    tables = build_tables(inp.ranked, inp.nonstandard, inp.verified)
+    tables = build_tables(inp.ranked, inp.nonstandard, inp.verified, inp.differs)
     current = current_tables(tables)
     by_family: dict[str, list[tuple[tuple[str, str, str], Table]]] = defaultdict(list)
     for key, t in tables.items():
@@ -572,9 +586,9 @@ def render_leaderboard(inp: Inputs) -> str:
     if inp.history:
         lines += history_lines(inp.history)
     if inp.rejected:
-        lines += ["## Records rejected", "", "These files are torn, invalid or misplaced and were not used:", ""]
+        lines += ["## Records rejected", "", "These files failed a check (bench/validate.py) and were not used:", ""]
         for path, reason in sorted(inp.rejected):
-            lines.append(f"- `{path}`: {_md(reason)}")
+            lines.append(f"- `{_md_code(path)}`: {_md(reason)}")
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 

@@ -62,7 +62,8 @@ def test_torn_and_tampered_records_are_detected_and_not_ranked(tmp_path, echo_ta
     out = tmp_path / "lb.md"
     rebuild(res, out)
     text = out.read_text()
-    assert "| n/c | echo_a | 1 |" in text  # only the intact seed is used: one seed is not comparable
+    # a row's seeds are 0..n-1: the intact seed 2 alone is not a row (no cherry-picked seeds), so echo_a is out
+    assert "| echo_a |" not in text and "seed index 2 without seed index 0" in text
     assert "## Records rejected" in text and a_files[0].name in text and a_files[1].name in text
 
 
@@ -76,15 +77,17 @@ def test_misplaced_record_is_rejected(tmp_path, echo_task):
 
 def test_task_versions_never_share_a_table(tmp_path, echo_task):
     res = _sweep(tmp_path, echo_task)
+    out = tmp_path / "lb.md"
     echo_task.version = "2"
     try:
         run_sweep(plan(tasks=["test-echo"], methods=["echo_a"]), res, progress=False)
+        rebuild(res, out)
     finally:
         echo_task.version = "1"
-    out = tmp_path / "lb.md"
-    rebuild(res, out)
     text = out.read_text()
-    assert "### test-echo (v1)" in text and "### test-echo (v2)" in text
+    # the superseded version is history: counted, never shown next to (or mixed with) the current one
+    assert "### test-echo (v1)" not in text and "### test-echo (v2)" in text
+    assert "## History (not ranked)" in text and "- test-echo v1: 9 record(s)" in text
     v2 = text.split("### test-echo (v2)")[1]
     assert "echo_b" not in v2 and "| 1 | echo_a | 3 |" in v2
 

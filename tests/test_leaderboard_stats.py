@@ -1,16 +1,15 @@
 """Leaderboard tables under the paired-test rule (issue #17): hand-computed tables, kinds from the registry, subset
 seeds, family summaries, artifacts, non-standard tables, the power/compare commands, the site, escaping."""
 import argparse
-import hashlib
-import json
 import math
 
 import pytest
 
-from bench.api import register_method
-from bench.config import StrictConfig
+from bench.api import PROPORTION, DatasetRef, Metric, Task, register_method, register_task
+from bench.config import StrictConfig, config_hash
 from bench.records import Record, seal, write_record
-from bench.registry import METHODS
+from bench.registry import METHODS, TASKS
+from bench.seeding import cell_seed, data_seed
 from bench.tables import (Inputs, build_tables, cmd_compare, cmd_power, family_summary, render_leaderboard)
 
 
@@ -24,13 +23,14 @@ def make_record(task, method, seed, value, *, family="test.stats", version="1", 
     method_config = method_config if method_config is not None else {}
     config = {"task": task, "task_version": version, "method": method, "seed_index": seed, "smoke": False,
               "task_config": task_config, "method_config": method_config}
-    chash = hashlib.sha256(json.dumps([task, method, task_config, method_config], sort_keys=True).encode()).hexdigest()
+    chash = config_hash(config)  # records as the harness writes them (they pass bench.validate when registered)
     metrics = {metric: {"value": value, "direction": direction}}
     for k, (v, d) in (extra or {}).items():
         metrics[k] = {"value": v, "direction": d}
     body = {
         "schema_version": 2, "task": task, "task_version": version, "family": family, "method": method,
-        "method_kind": kind, "seed_index": seed, "seed": 1000 + seed, "data_seed": 2000 + seed, "status": status,
+        "method_kind": kind, "seed_index": seed, "seed": cell_seed(task, method, seed),
+        "data_seed": data_seed(task, seed), "status": status,
         "primary_metric": metric, "metrics": metrics if status != "failed" else {}, "config": config,
         "config_hash": chash, "dataset": {"id": "test", "revision": None, "content_hash": "sha256:0"},
         "provenance": {"git_sha": "0" * 40, "git_dirty": False, "packages": {}, "python": "3.11", "platform": "x",
@@ -182,12 +182,30 @@ def _args(results, **kw):
     return argparse.Namespace(results_dir=str(results), leaderboard=None, **kw)
 
 
+class _TP(Task):
+    """A registered task for records read back through bench.validate (the commands read results/ that way)."""
+
+    family = "test.stats"
+    dataset = DatasetRef("test: stats")
+    metrics = (Metric("score", "max", range=PROPORTION),)
+    primary_metric = "score"
+
+
 def test_power_and_compare_commands(tmp_path, capsys, kinds):
     base = [0.80, 0.82, 0.81, 0.80, 0.83, 0.79, 0.81, 0.82, 0.80, 0.81]
     m1 = [b + d for b, d in zip(base, [0.02, 0.03, 0.01, 0.02, 0.02, 0.025, 0.015, 0.02, 0.03, 0.01])]
     res = tmp_path / "results"
-    for r in recs("t-p", "st_m1", m1) + recs("t-p", "st_base", base) + recs("t-p", "st_null", [0.1] * 10):
-        write_record(res, r.model_dump())
+    register_task(_TP("t-p"))
+    try:
+        for m, v in (("st_m1", m1), ("st_base", base), ("st_null", [0.1] * 10)):
+            for r in recs("t-p", m, v, kind=kinds[m], method_config={"tag": ""}):
+                write_record(res, r.model_dump())
+        _power_and_compare(res, capsys, m1, base)
+    finally:
+        TASKS.remove("t-p")
+
+
+def _power_and_compare(res, capsys, m1, base):
     assert cmd_power(_args(res, task=["t-*"])) == 0
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if ln.startswith("t-p v1"))
@@ -209,10 +227,18 @@ def test_markdown_and_site_escape_labels_and_show_top_groups(tmp_path, echo_task
 
     evil = "<script>x</script>|`$a$`"
     res = tmp_path / "results"
+    register_method("echo_s", "test.echo", config=_Cfg)(lambda data, cfg, ctx: 0.0)  # a string-valued config
     for i in range(3):
         for tag, v in ((evil, 0.9), ("plain", 0.9), ("low", 0.2)):
-            write_record(res, make_record("test-echo", "echo_a", i, v + 0.001 * i, family="test.echo",
-                                          extra={"loss": (0.1, "min")}, method_config={"value": tag}).model_dump())
+            write_record(res, make_record("test-echo", "echo_s", i, v + 0.001 * i, family="test.echo",
+                                          extra={"loss": (0.1, "min")}, method_config={"tag": tag}).model_dump())
+    try:
+        _escape_checks(res, tmp_path, evil, esc_mpl, build_site)
+    finally:
+        METHODS.remove("echo_s")
+
+
+def _escape_checks(res, tmp_path, evil, esc_mpl, build_site):
     text = render_leaderboard(Inputs([r for r in _read(res)]))
     assert "<script>" not in text and "&lt;script&gt;" in text and "\\|" in text
     site = build_site(res, tmp_path / "site")
@@ -221,7 +247,7 @@ def test_markdown_and_site_escape_labels_and_show_top_groups(tmp_path, echo_task
     assert "<script>x" not in index + page and "&lt;script&gt;x&lt;/script&gt;" in page
     # the index shows the whole top group (both 0.9 rows, tied) with their primary values, not only the first
     top = index.split("test-echo</a>")[1].split("</tr>")[0]
-    assert "echo_a (value=plain): 0.9010" in top and "echo_a (value=&lt;script&gt;" in top and "low" not in top
+    assert "echo_s (tag=plain): 0.9010" in top and "echo_s (tag=&lt;script&gt;" in top and "low" not in top
     # the task page shows CIs and per-seed points
     assert "0.9010 [0.8985, 0.9035]" in page and "s0: 0.9000, s1: 0.9010, s2: 0.9020" in page
     assert esc_mpl(evil).count("\\$") == 2
