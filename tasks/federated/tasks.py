@@ -207,7 +207,9 @@ class FederatedIncentives(Task):
                                              .astype(float), ref) for i in range(N)])
         w_mean = np.mean(np.asarray(run.weights), axis=0)
         pay = run.total_payment_per_round()
-        pay_client = np.nanmean(np.asarray(run.payments, dtype=float), axis=0)
+        paid = np.asarray(run.payments, dtype=float)
+        took_part = (~np.isnan(paid)).sum(axis=0)
+        pay_client = np.where(took_part > 0, np.nansum(paid, axis=0) / np.maximum(took_part, 1), np.nan)
         for k, v in {"curve": curve, "val_curve": run.val_curve, "first_best_curve": out["first_best"],
                      "target": target, "reward": eq.reward, "scores": _json_rows(run.scores),
                      "weights": run.weights, "payments": _json_rows(run.payments),
