@@ -127,5 +127,5 @@ CONTRACT = register_contract(Contract(
     privileges=(Privilege("truth", "the clients' true label quality and data amounts (ClientTruth)", ranked=False),),
     null_method="random_selection",
     easy_task="fl-digits-dir05",
-    easy_overrides=(("rounds", 8),),
+    easy_overrides=(("n_clients", 6), ("rounds", 8), ("checkpoints", 2)),
 ))
