@@ -273,26 +273,15 @@ class RayStartError(RuntimeError):
     """Ray could not be started on this machine (not a result of the federated run)."""
 
 
-def start_ray(retries: int = 2, backoff_s: float = 5.0) -> None:
-    """Start a local Ray if none is running; on failure shut the half-started instance down cleanly and retry after a
-    growing pause. Ray 2.5x waits a hard-coded 30 s for its raylet to register, which a loaded 2-core machine can miss
-    ('The current node timed out during startup'); nothing configures that wait, so retries are what is left.
-    The one place this family starts Ray (a harness-wide helper can replace it)."""
-    import ray
+def start_ray() -> None:
+    """Start a local Ray if none is running, through the harness's robust start (`bench.executors.ray_init`: a
+    configurable startup wait `DCAI_RAY_TIMEOUT_S`, one retry, nothing left running on failure)."""
+    from bench.executors import ExecutorError, ray_init
 
-    if ray.is_initialized():
-        return
-    last: Exception | None = None
-    for attempt in range(retries + 1):
-        try:
-            ray.init(**RAY_INIT)
-            return
-        except Exception as e:  # noqa: BLE001 - retried, then raised as RayStartError
-            last = e
-            with contextlib.suppress(Exception):
-                ray.shutdown()
-            time.sleep(backoff_s * (attempt + 1))
-    raise RayStartError(f"Ray did not start after {retries + 1} attempts: {last}") from last
+    try:
+        ray_init(num_cpus=RAY_INIT["num_cpus"])
+    except ExecutorError as e:
+        raise RayStartError(str(e)) from e
 
 
 @contextlib.contextmanager
