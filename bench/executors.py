@@ -90,25 +90,31 @@ def _processes_with(marker: str) -> list[int]:
     return sorted(pids)
 
 
-def kill_ray_processes(marker: str, grace_s: float = 5.0) -> list[int]:
+def kill_ray_processes(marker: str, grace_s: float = 5.0, rounds: int = 5) -> list[int]:
     """Terminate (SIGTERM, then SIGKILL after grace_s) every process started for the Ray temp dir `marker`.
-    Returns the pids that were found."""
-    pids = _processes_with(marker)
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    left = pids
-    while left and time.monotonic() < deadline:
-        time.sleep(0.1)
+    Repeats the sweep (up to `rounds` times) because a raylet that is being stopped may still have forked an agent
+    that the first scan did not see. Returns the pids that were found."""
+    found: list[int] = []
+    for _ in range(max(1, rounds)):
+        pids = [p for p in _processes_with(marker) if p not in found] or _processes_with(marker)
+        if not pids:
+            break
+        found.extend(p for p in pids if p not in found)
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        left = pids
+        while left and time.monotonic() < deadline:
+            time.sleep(0.1)
+            _reap(pids)
+            left = [p for p in _processes_with(marker) if p in pids]
+        for pid in left:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.3)  # let a process forked just before its parent died show up in /proc
         _reap(pids)
-        left = [p for p in _processes_with(marker) if p in pids]
-    for pid in left:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-    time.sleep(0.05)
-    _reap(pids)
-    return pids
+    return found
 
 
 def _reap(pids: list[int]) -> None:
