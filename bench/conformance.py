@@ -125,10 +125,11 @@ def first_line(error: str | None) -> str:
 class Conformance:
     """Runs the checks; caches cell outcomes so that several checks (and tests) share one run of each cell."""
 
-    def __init__(self, results_dir: Path | None = None):
+    def __init__(self, results_dir: Path | None = None, full_discovery: bool = True):
         from .registry import discover
 
-        discover()
+        if full_discovery:
+            discover()
         self._tmp = None
         if results_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="dcai-conformance-")

@@ -22,7 +22,7 @@ from .errors import BenchError, ConfigError
 from .contract import CONTRACTS, ContractError
 from .provenance import PeakMemory, environment, source_hashes
 from .records import SCHEMA_VERSION, RecordError, read_record, relpath_for, write_record
-from .registry import METHODS, TASKS, discover
+from .registry import METHODS, TASKS, discover, discover_for
 from .seeding import cell_seed, data_seed, seed_everything
 
 DEFAULT_RESULTS = Path(os.environ.get("DCAI_RESULTS_DIR", Path(__file__).resolve().parent.parent / "results"))
@@ -95,7 +95,7 @@ def run_cell(cell: Cell, results_dir: Path = DEFAULT_RESULTS, force: bool = Fals
 
     Config errors (unknown key, wrong type, method not applicable) raise before anything is written.
     """
-    discover()
+    discover_for(tasks=[cell.task], methods=[cell.method])
     task, method, tcfg, mcfg, resolved = cell.resolve()
     chash = config_hash(resolved)
     path = Path(results_dir) / relpath_for(task.name, task.version, method.name, chash, cell.seed_index)
@@ -200,7 +200,11 @@ def plan(tasks: Iterable[str] | None = None, methods: Iterable[str] | None = Non
     """
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
         raise ConfigError(f"seeds must be a whole number >= 1, got {seeds!r}")
-    discover()
+    exact = lambda pats: [p for p in pats or [] if not any(c in p for c in "*?[")]  # noqa: E731
+    if suite is None and tasks and len(exact(tasks)) == len(list(tasks)):
+        discover_for(tasks=exact(tasks), methods=exact(methods))  # only these tasks' families are imported
+    else:
+        discover()
     if suite is not None:
         if suite not in SUITES:
             raise ConfigError(f"unknown suite '{suite}' (choose {' or '.join(SUITES)})")
@@ -222,7 +226,9 @@ def plan(tasks: Iterable[str] | None = None, methods: Iterable[str] | None = Non
     tov = tuple(sorted((task_overrides or {}).items()))
     per_method = per_method_overrides or {}
     for name in per_method:
-        METHODS.get(name)  # unknown method: error with a suggestion
+        if name not in METHODS:
+            discover()  # a method of another family: its registration, or an error with the closest name
+            METHODS.get(name)
 
     def mov(m: str) -> tuple[tuple[str, Any], ...]:
         return tuple(sorted({**(method_overrides or {}), **per_method.get(m, {})}.items()))
