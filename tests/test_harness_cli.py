@@ -218,6 +218,37 @@ def test_readme_commands_run(tmp_path, monkeypatch, capsys):
     assert len(ran) == len(cmds) - sum(shlex.split(c)[1] in README_NOT_RUN for c in cmds)
 
 
+def _doc_block(doc: str, tag: str) -> str:
+    m = re.search(rf"<!-- {tag} -->\n```[a-z]*\n(.*?)```", doc, re.S)
+    assert m, f"docs/CONTRIBUTING.md has no block tagged '{tag}'"
+    return m.group(1)
+
+
+def test_contributing_worked_example(tmp_path, capsys):
+    """docs/CONTRIBUTING.md's worked example: the broken method, then the fixed one, give the outputs the doc shows
+    (numbers aside: times and means are replaced by N on both sides)."""
+    import importlib.util
+
+    doc = (ROOT / "docs" / "CONTRIBUTING.md").read_text()
+    broken = _doc_block(doc, "example: broken")
+    fix = re.search(r"The fix is the\s+last line, `([^`]+)`", doc).group(1)
+    bug_line = next(ln for ln in broken.splitlines() if "# bug:" in ln)
+    fixed = broken.replace(bug_line, "    " + fix)
+    norm = lambda text: [re.sub(r"\d+\.\d+", "N", ln.rstrip()) for ln in text.strip().splitlines()]  # noqa: E731
+    for version, code, want_rc in (("broken", broken, 1), ("fixed", fixed, 0)):
+        f = tmp_path / f"nearest_centroid_{version}.py"
+        f.write_text(code)
+        spec = importlib.util.spec_from_file_location(f"contrib_example_{version}", f)
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        try:
+            shown = _doc_block(doc, f"output: {version}").strip().splitlines()
+            assert shown[0] == "$ dcai-bench test --method nearest_centroid"
+            assert main(shown[0].split()[2:]) == want_rc
+        finally:
+            METHODS.remove("nearest_centroid")
+        assert norm(capsys.readouterr().out) == norm("\n".join(shown[1:])), version
+
+
 def test_console_entry_point_runs_as_module():
     """`python -m bench` and the `dcai-bench` script both reach bench.cli:main (--help imports no task code)."""
     p = subprocess.run([sys.executable, "-m", "bench", "--help"], cwd=ROOT, capture_output=True, text=True,
