@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -132,14 +133,21 @@ def _pytest_child(out: Path, paths: list[str]) -> int:
             clock = Clock()
             yield
             w, c = clock.read()
-            f = self.per_file[item.nodeid.split("::")[0]]
-            f[0] += w
-            f[1] += c
-            f[2] += 1
+            keys = [item.nodeid.split("::")[0]]
+            fam = re.search(r"\[(?:[^@\]]*@)?([a-z_]+\.?[a-z_.]*)\]$", item.nodeid)
+            if "test_conformance" in keys[0] and fam:  # conformance cost per family, as sub-rows
+                keys.append(f"{keys[0]} [{fam.group(1)}]")
+            for k in keys:
+                f = self.per_file[k]
+                f[0] += w
+                f[1] += c
+                f[2] += 1
 
         def pytest_runtest_logreport(self, report) -> None:  # noqa: ANN001
             if report.when == "call" or report.outcome != "passed":
-                self.outcomes[report.outcome + (" (xfail)" if hasattr(report, "wasxfail") else "")] += 1
+                xfail = hasattr(report, "wasxfail")
+                self.outcomes[{"skipped": "xfailed", "passed": "xpassed"}[report.outcome] if xfail
+                              else report.outcome] += 1
 
     timer = Timer()
     code = pytest.main([*paths, "-q", "-p", "no:cacheprovider", "--no-header", "-o", "addopts="], plugins=[timer])
@@ -159,10 +167,14 @@ def test_suite(paths: list[str]) -> None:
                        stdout=subprocess.DEVNULL)
         body = json.loads(out.read_text())
     rows = [["(collection: imports, discovery)", "", f"{body['collection'][0]:.1f}", f"{body['collection'][1]:.1f}"]]
-    for f, (w, c, n) in sorted(body["per_file"].items(), key=lambda kv: -kv[1][0]):
+    files = {k: v for k, v in body["per_file"].items() if "[" not in k}
+    for f, (w, c, n) in sorted(files.items(), key=lambda kv: -kv[1][0]):
         rows.append([f, n, f"{w:.1f}", f"{c:.1f}"])
+        for sub_key, (sw, sc, sn) in sorted(body["per_file"].items(), key=lambda kv: -kv[1][0]):
+            if sub_key.startswith(f + " ["):
+                rows.append(["- family " + sub_key[len(f) + 1:], sn, f"{sw:.1f}", f"{sc:.1f}"])
     wall, cpu = body["total"]
-    rows.append(["total", sum(v[2] for v in body["per_file"].values()), f"{wall:.1f}", f"{cpu:.1f}"])
+    rows.append(["total", sum(v[2] for k, v in body["per_file"].items() if "[" not in k), f"{wall:.1f}", f"{cpu:.1f}"])
     print(tabulate(rows, headers=["test file", "tests", "wall s", "CPU s"], disable_numparse=True))
     print(f"outcomes: {dict(sorted(body['outcomes'].items()))}; pytest exit status {body['exit']}")
     print(f"test suite: {wall:.1f} s wall ({cpu:.1f} s CPU); target < {TESTS_TARGET_S} s on 2 idle cores: "
