@@ -16,10 +16,10 @@ from bench.submit import submit
 def setup(tmp_path):
     """An existing results dir + leaderboard, and a separate dir of 3 new records (knn) to submit."""
     res, new = tmp_path / "results", tmp_path / "new"
-    run_sweep(plan(tasks=["toy-digits"], methods=["majority"]), res, progress=False)
+    run_sweep(plan(tasks=["toy-digits"], methods=["majority"], seeds=3), res, progress=False)
     lb = tmp_path / "leaderboard.md"
     rebuild(res, lb)
-    s = run_sweep(plan(tasks=["toy-digits"], methods=["knn"]), new, progress=False)
+    s = run_sweep(plan(tasks=["toy-digits"], methods=["knn"], seeds=3), new, progress=False)
     files = []
     for p in s.paths:  # fake a committed code version (tests may run on an uncommitted tree)
         body = json.loads(p.read_text())
