@@ -52,6 +52,13 @@ class Clock:
         return time.perf_counter() - self.wall, self._cpu() - self.cpu
 
 
+def _verdict(wall: float, cpu: float, target: float) -> str:
+    """The target check by the wall time measured now, and by the CPU seconds (what serial work takes on an idle
+    machine; a shared machine inflates the wall time, not the CPU seconds)."""
+    return (f"{'met' if wall < target else 'NOT met'} by the wall time measured now, "
+            f"{'met' if cpu < target else 'NOT met'} by CPU seconds (the idle-machine estimate for serial work)")
+
+
 def _load() -> str:
     return "load average %.2f %.2f %.2f" % os.getloadavg()
 
@@ -107,7 +114,7 @@ def smoke_suite(families: list[str] | None, run_full: bool, results: Path) -> No
     timed = len(rows) - 2
     part = "" if timed == len(by_family) else f"; only {timed} of {len(by_family)} families timed"
     print(f"smoke suite: {total:.1f} s wall ({tot_c + imp_cpu:.1f} s CPU) incl. imports{part}; target < "
-          f"{SMOKE_TARGET_S} s on 2 idle cores: {'met' if total < SMOKE_TARGET_S else 'NOT met'} ({_load()})")
+          f"{SMOKE_TARGET_S} s on 2 idle cores: {_verdict(total, tot_c + imp_cpu, SMOKE_TARGET_S)} ({_load()})")
     if failed:
         print("failed smoke cells:", ", ".join(failed))
 
@@ -178,7 +185,7 @@ def test_suite(paths: list[str]) -> None:
     print(tabulate(rows, headers=["test file", "tests", "wall s", "CPU s"], disable_numparse=True))
     print(f"outcomes: {dict(sorted(body['outcomes'].items()))}; pytest exit status {body['exit']}")
     print(f"test suite: {wall:.1f} s wall ({cpu:.1f} s CPU); target < {TESTS_TARGET_S} s on 2 idle cores: "
-          f"{'met' if wall < TESTS_TARGET_S else 'NOT met'} ({_load()})")
+          f"{_verdict(wall, cpu, TESTS_TARGET_S)} ({_load()})")
 
 
 def main() -> None:
