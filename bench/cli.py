@@ -45,7 +45,7 @@ def _table(rows: list[list[Any]], headers: list[str]) -> str:
 def parse_sets(items: list[str] | None) -> tuple[dict[str, Any], dict[str, Any], dict[str, dict[str, Any]]]:
     """`--set` items -> (task overrides, overrides for every selected method, overrides per named method).
 
-    `task.KEY=V` sets a task config key; `METHOD.KEY=V` (e.g. `confident_learning.k=10`) one method's key;
+    `task.KEY=V` sets a task config key; `METHOD.KEY=V` (e.g. `confident_learning.folds=3`) one method's key;
     `method.KEY=V` the key of every selected method (each must have it). Values are JSON when they parse as JSON
     (numbers, booleans, null, lists), else strings; NaN and infinities are refused.
     """
@@ -57,7 +57,7 @@ def parse_sets(items: list[str] | None) -> tuple[dict[str, Any], dict[str, Any],
         scope, _, key = lhs.rpartition(".")
         if not eq or not scope or not key:
             raise ConfigError(f"--set '{item}': expected SCOPE.KEY=VALUE, e.g. task.noise_rate=0.2, "
-                              "confident_learning.k=10 or method.lr=0.1")
+                              "confident_learning.folds=3 or method.lr=0.1")
         try:
             val = json.loads(raw)
         except json.JSONDecodeError:
@@ -398,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--smoke", action="store_true", help="tiny sizes; records get status smoke and never rank")
     sp.add_argument("--set", action="append", metavar="SCOPE.KEY=VALUE",
                     help="config override (repeatable): task.KEY=V for the task config, METHOD.KEY=V for one method "
-                         "(e.g. confident_learning.k=10), method.KEY=V for every selected method (each must have the "
+                         "(e.g. confident_learning.folds=3), method.KEY=V for every selected method (each must have the "
                          "key); keys: `dcai-bench list --config NAME`")
     sp.add_argument("--force", action="store_true", help="rerun cells that already have a record")
     sp.add_argument("--dry-run", action="store_true", help="print the planned cells (configs checked) and run nothing")
