@@ -398,8 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--smoke", action="store_true", help="tiny sizes; records get status smoke and never rank")
     sp.add_argument("--set", action="append", metavar="SCOPE.KEY=VALUE",
                     help="config override (repeatable): task.KEY=V for the task config, METHOD.KEY=V for one method "
-                         "(e.g. confident_learning.folds=3), method.KEY=V for every selected method (each must have the "
-                         "key); keys: `dcai-bench list --config NAME`")
+                         "(e.g. confident_learning.folds=3), method.KEY=V for every selected method (each must "
+                         "have the key); keys: `dcai-bench list --config NAME`")
     sp.add_argument("--force", action="store_true", help="rerun cells that already have a record")
     sp.add_argument("--dry-run", action="store_true", help="print the planned cells (configs checked) and run nothing")
     sp.add_argument("--wandb", metavar="PROJECT", help="log each cell to wandb (offline mode when not logged in)")
