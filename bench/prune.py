@@ -73,7 +73,8 @@ def _revalidate(cls: type, values: dict) -> dict:
         raise ValueError(format_validation_error(e, cls.__name__)) from None
 
 
-def find_stale(results_dir: Path, only: set[str] | None = None) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]]]:
+def find_stale(results_dir: Path, only: set[str] | None = None
+               ) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]]]:
     """(stale records with their reason, unreadable files with the problem), both sorted by path."""
     from .records import scan
     from .registry import discover

@@ -96,7 +96,8 @@ def main() -> None:
     ap.add_argument("--method", default="mlp_bench")
     ap.add_argument("--set", action="append", default=[], metavar="SCOPE.KEY=VALUE")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--fixed-repeats", type=int, default=20, help="repeats of the fixed-cost measurement (toy majority)")
+    ap.add_argument("--fixed-repeats", type=int, default=20,
+                    help="repeats of the fixed-cost measurement (toy majority)")
     a = ap.parse_args()
     from bench.cli import parse_sets
     from bench.registry import discover_for

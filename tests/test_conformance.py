@@ -102,7 +102,8 @@ def test_hidden_truth_names():
 import numpy as np  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
-from bench.api import PROPORTION, DatasetRef, Metric, Task, register_family, register_method, register_task  # noqa: E402
+from bench.api import (PROPORTION, DatasetRef, Metric, Task, register_family, register_method,  # noqa: E402
+                       register_task)
 from bench.contract import Contract, Privilege, register_contract  # noqa: E402
 from bench.registry import FAMILIES, TASKS  # noqa: E402
 
