@@ -741,12 +741,17 @@ def _pick_table(tables: dict[tuple[str, str, str], Table], task: str, version: s
     return cur[task]
 
 
+def _cli_results(args) -> Path:
+    from .cli import _results
+
+    return _results(args)
+
+
 def cmd_power(args) -> int:
     from .registry import discover
-    from .runner import DEFAULT_RESULTS
 
     discover()
-    inp = read_inputs(Path(args.results_dir) if args.results_dir else DEFAULT_RESULTS)
+    inp = read_inputs(_cli_results(args))
     lines = power_report(build_tables(inp.ranked), args.task)
     if not lines:
         print("no ranked records" + (f" for {', '.join(args.task)}" if args.task else ""))
@@ -757,10 +762,9 @@ def cmd_power(args) -> int:
 
 def cmd_compare(args) -> int:
     from .registry import discover
-    from .runner import DEFAULT_RESULTS
 
     discover()
-    inp = read_inputs(Path(args.results_dir) if args.results_dir else DEFAULT_RESULTS)
+    inp = read_inputs(_cli_results(args))
     t = _pick_table(build_tables(inp.ranked), args.task, args.version)
     print(format_compare(t, *compare(t, args.a, args.b, args.metric)))
     return 0

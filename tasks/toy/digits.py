@@ -30,8 +30,10 @@ class ClassificationData:
 
 
 class DigitsConfig(StrictConfig):
-    test_fraction: float = Field(0.3, gt=0.0, lt=1.0)
-    n_train_max: int | None = Field(None, ge=1)  # subsample the training split (smoke runs)
+    test_fraction: float = Field(0.3, gt=0.0, lt=1.0, description="share of the data held out as the test split "
+                                                                     "(stratified by class)")
+    n_train_max: int | None = Field(None, ge=1, description="keep only the first N training examples (smoke runs); "
+                                                            "null keeps all")
 
 
 class DigitsClassification(Task):
