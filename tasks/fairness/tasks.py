@@ -47,6 +47,7 @@ class RoundState:
     pool: np.ndarray
     w: np.ndarray
     round: int = 0
+    privileges: frozenset[str] = frozenset()  # what the method declared (sets the budget/model checks of its output)
 
 
 @dataclass
@@ -173,8 +174,8 @@ class ActiveSampling(Task):
             return GroupAwareView(**common, g_pool=d.g[state.pool], g_lab=d.g[state.lab])
         return ActiveView(**common)
 
-    def check_output(self, output, state: RoundState, ctx: Context, privileges: frozenset[str] = frozenset()
-                     ) -> Selection:
+    def check_output(self, output, state: RoundState, ctx: Context) -> Selection:
+        privileges = state.privileges
         k = None if "unlimited_budget" in privileges else min(state.cfg.k, len(state.pool))
         try:
             return CONTRACT.check_output(output, pool_size=len(state.pool), k=k, own_model="own_model" in privileges)
@@ -182,7 +183,8 @@ class ActiveSampling(Task):
             raise type(e)(f"round {state.round}: {e}") from None
 
     def _run(self, data: FairnessData, cfg: FairConfig, choose: Callable[[RoundState], Selection],
-             ctx: Context | None = None, final_only: bool = False) -> Trajectory:
+             ctx: Context | None = None, final_only: bool = False,
+             privileges: frozenset[str] = frozenset()) -> Trajectory:
         lab, pool = np.array(data.init), np.array(data.pool)
         w = lr.fit(data.X[lab], data.y[lab], cfg.lam)
         X_te, y_te, g_te = data.X[data.test], data.y[data.test], data.g[data.test]
@@ -190,7 +192,7 @@ class ActiveSampling(Task):
         n_selected = 0
         proba = None
         for r in range(cfg.rounds):
-            state = RoundState(data, cfg, lab, pool, w, r)
+            state = RoundState(data, cfg, lab, pool, w, r, frozenset(privileges))
             if len(pool) == 0:
                 sel = Selection(np.zeros(0, dtype=int))
             else:
@@ -237,9 +239,9 @@ class ActiveSampling(Task):
 
         def choose(state: RoundState) -> Selection:
             out = method.fn(self.view(state, privileges, ctx), method_cfg, ctx)
-            return self.check_output(out, state, ctx, privileges)
+            return self.check_output(out, state, ctx)
 
-        traj = self._run(data, cfg, choose, ctx)
+        traj = self._run(data, cfg, choose, ctx, privileges=privileges)
         ctx.add_artifact("curve", traj.curve)
         ctx.add_artifact("n_labelled", len(data.init) + traj.n_selected)
         return traj, self.random_reference(data, cfg, ctx)
