@@ -194,7 +194,7 @@ def test_ldam_uses_a_cosine_classifier_and_defers_reweighting_to_80_percent():
     torch.manual_seed(0)
     out = cosine_mlp(64, 10, 32)(torch.randn(50, 64) * 100)
     assert out.abs().max() <= 1 + 1e-5  # normed linear layer: logits are cosines
-    assert drw_switch_epoch(Config().epochs, Config().drw_fraction) == 48  # 80 % of 60 (authors: 160 of 200)
+    assert drw_switch_epoch(Config().epochs, Config().drw_fraction) == 32  # 80 % of 40 (authors: 160 of 200)
     m = ldam_margins(torch.tensor([16.0, 1.0]), 0.5)
     assert torch.allclose(m, torch.tensor([0.25, 0.5]))
     cos, y = torch.tensor([[0.5, 0.2], [0.1, 0.9]]), torch.tensor([0, 1])

@@ -25,7 +25,7 @@ from ._common import DetectionOutput, epochs_for, seed32, train
 
 
 class Config(StrictConfig):
-    epochs: int = Field(30, ge=2, le=1000, description="training epochs of each of the two runs")
+    epochs: int = Field(20, ge=2, le=1000, description="training epochs of each of the two runs")
     lr: float = Field(2e-3, gt=0.0, le=1.0, description="Adam learning rate")
     batch_size: int = Field(64, ge=1, le=4096, description="mini-batch size (small, as the authors recommend)")
     percentile: float = Field(99.0, ge=0.0, le=100.0, description="threshold-sample AUM percentile below which "

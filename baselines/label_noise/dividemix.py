@@ -29,7 +29,7 @@ from ._robust import TrainConfig
 
 
 class Config(TrainConfig):
-    warmup_fraction: float = Field(10 / 60, ge=0.0, lt=1.0, description="share of training with plain CE")
+    warmup_fraction: float = Field(0.15, ge=0.0, lt=1.0, description="share of training with plain CE")
     p_threshold: float = Field(0.5, gt=0.0, lt=1.0, description="clean-probability threshold of the labeled set")
     T: float = Field(0.5, gt=0.0, le=1.0, description="sharpening temperature")
     alpha: float = Field(4.0, gt=0.0, le=100.0, description="MixUp Beta(alpha, alpha)")

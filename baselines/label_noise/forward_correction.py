@@ -17,7 +17,7 @@ from ._robust import TrainConfig, fit
 
 
 class Config(TrainConfig):
-    warmup_epochs: int = Field(20, ge=1, le=1000, description="epochs of the CE model whose predictions give T")
+    warmup_epochs: int = Field(15, ge=1, le=1000, description="epochs of the CE model whose predictions give T")
     anchor_percentile: float = Field(97.0, gt=0.0, le=100.0, description="percentile of p(i|x) picking class i's anchor")
 
 

@@ -199,6 +199,18 @@ class Imbalance(_Predicting):
         return shot_accuracies(data.y_test, output.labels, counts)
 
 
+class _Extended:
+    suites = ("smoke", "extended")  # same regime as the digits sym40 tasks with another noise: outside the 10-min suite
+
+
+class TransitionDetection(_Extended, Detection):
+    dataset = DIGITS
+
+
+class TransitionRobust(_Extended, Robust):
+    dataset = DIGITS
+
+
 class TextDetection(Detection):
     description = ("Flag the tokens whose observed label (one MTurk rater's sentiment class) disagrees with the "
                    "majority of the other nine raters; real human label noise, sentence-encoder features.")
@@ -213,12 +225,12 @@ class TextRobust(Robust):
 
 
 register_task(Detection("adc-detect-digits-sym40", noise="symmetric", noise_rate=0.4))
-register_task(Detection("adc-detect-digits-c10n-transition", noise="cifar10n_transition",
+register_task(TransitionDetection("adc-detect-digits-c10n-transition", noise="cifar10n_transition",
                         human_label_set="worse_label"))
 register_task(TextDetection("adc-detect-vader-human", dataset="vader", noise="human", human_label_set="random",
-                            n_max=2500))
+                            n_max=2000))
 register_task(Robust("adc-robust-digits-sym40", noise="symmetric", noise_rate=0.4))
-register_task(Robust("adc-robust-digits-c10n-transition", noise="cifar10n_transition", human_label_set="worse_label"))
+register_task(TransitionRobust("adc-robust-digits-c10n-transition", noise="cifar10n_transition", human_label_set="worse_label"))
 register_task(TextRobust("adc-robust-vader-human", dataset="vader", noise="human", human_label_set="random",
-                         n_max=2500))
+                         n_max=2000))
 register_task(Imbalance("adc-imb-digits-r50", imbalance_ratio=50.0))
