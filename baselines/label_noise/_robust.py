@@ -12,7 +12,7 @@ from ._common import ce_loss, cross_val_probs, epochs_for, seed32, train
 class TrainConfig(StrictConfig):
     epochs: int = Field(40, ge=1, le=1000, description="training epochs (smoke runs cap them at 4)")
     lr: float = Field(2e-3, gt=0.0, le=1.0, description="Adam learning rate")
-    batch_size: int = Field(64, ge=1, le=4096, description="mini-batch size")
+    batch_size: int = Field(128, ge=1, le=4096, description="mini-batch size")
     hidden: int = Field(128, ge=1, le=4096, description="width of the MLP's hidden layer")
 
 

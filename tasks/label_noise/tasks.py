@@ -228,9 +228,9 @@ register_task(Detection("adc-detect-digits-sym40", noise="symmetric", noise_rate
 register_task(TransitionDetection("adc-detect-digits-c10n-transition", noise="cifar10n_transition",
                         human_label_set="worse_label"))
 register_task(TextDetection("adc-detect-vader-human", dataset="vader", noise="human", human_label_set="random",
-                            n_max=2000))
+                            n_max=1200))
 register_task(Robust("adc-robust-digits-sym40", noise="symmetric", noise_rate=0.4))
 register_task(TransitionRobust("adc-robust-digits-c10n-transition", noise="cifar10n_transition", human_label_set="worse_label"))
 register_task(TextRobust("adc-robust-vader-human", dataset="vader", noise="human", human_label_set="random",
-                         n_max=2000))
+                         n_max=1200))
 register_task(Imbalance("adc-imb-digits-r50", imbalance_ratio=50.0))
