@@ -51,7 +51,7 @@ def test_methods_see_no_clean_or_test_labels_and_the_oracle_is_granted_clean_lab
         return np.zeros(len(data.X_test), dtype=np.int64)
 
     register_method("spy_ln", "label_noise.robust")(spy)
-    register_method("spy_ln_oracle", "label_noise.robust", kind="oracle", privileges={"clean_labels"})(spy)
+    register_method("spy_ln_oracle", "label_noise.robust", kind="oracle", privileges={"y_clean"})(spy)
     try:
         for m in ("spy_ln", "spy_ln_oracle"):
             assert run_cell(Cell("adc-robust-digits-sym40", m, 0, smoke=True), tmp_path)[0] == "smoke"
@@ -177,7 +177,8 @@ def test_logit_adjustment_is_post_hoc_on_a_plain_ce_model_with_tau_tuned_on_held
     Xtr, ytr = X[keep], y[keep]
     cfg, ctx = Config(epochs=8, tau_grid=[1.0]), _ctx(5)
     pred = logit_adjustment(_view(Xtr, ytr, 10, X_test=X), cfg, ctx)
-    ce = train(Xtr, ytr, 10, seed32(ctx), epochs=8)  # the training is plain CE; only the prediction is adjusted
+    # the training is plain CE (same seed, budget and batch size); only the prediction is adjusted
+    ce = train(Xtr, ytr, 10, seed32(ctx), epochs=8, lr=cfg.lr, batch_size=cfg.batch_size, hidden=cfg.hidden)
     with torch.no_grad():
         logits = ce(torch.as_tensor(X)).numpy()
     log_prior = np.log(np.bincount(ytr, minlength=10) / len(ytr))

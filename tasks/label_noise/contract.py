@@ -2,7 +2,7 @@
 
 Input view (all three): training features with their *observed* labels (possibly corrupted, possibly long-tailed),
 the number of classes and the test features. Never in it: the clean training labels, the corruption mask, the test
-labels. The one privilege, `clean_labels`, reveals the clean training labels and is unranked: only a
+labels. The one privilege, `y_clean` (named like the view field it fills), reveals the clean training labels and is unranked: only a
 kind='oracle'/'reference' method (e.g. `ce_clean`, the noise-free ceiling) may hold it.
 
 Outputs: `DetectionOutput(scores, flags)` for detection (one score and one flag per training example; higher score =
@@ -21,7 +21,7 @@ from bench.contract import Contract, ContractError, Privilege, register_contract
 @dataclass(frozen=True)
 class NoisyLabelView:
     """A method's input: `X` (n x d float), observed labels `y` (n ints in [0, n_classes)), `n_classes`, `X_test`.
-    `y_clean` is None unless the method declared the unranked `clean_labels` privilege."""
+    `y_clean` is None unless the method declared the unranked `y_clean` privilege."""
 
     X: np.ndarray
     y: np.ndarray
@@ -75,7 +75,7 @@ class ClassPredictions:
             raise ContractError(f"predicted labels must lie in [0, {n_classes}), got [{y.min()}, {y.max()}]")
 
 
-CLEAN_LABELS = Privilege("clean_labels", "the clean training labels (the hidden truth the tasks score against)",
+CLEAN_LABELS = Privilege("y_clean", "the clean training labels (the hidden truth the tasks score against)",
                          ranked=False)
 
 DETECTION = register_contract(Contract(

@@ -15,7 +15,7 @@ from .contract import NoisyLabelView
 @dataclass
 class LabelNoiseBundle:
     """One seed's data. Methods see only `view()` of it (the family contract's `NoisyLabelView`): the observed labels
-    `y`, never `y_clean` (unless granted the unranked `clean_labels` privilege) nor `y_test`."""
+    `y`, never `y_clean` (unless granted the unranked `y_clean` privilege) nor `y_test`."""
 
     X: np.ndarray
     y: np.ndarray  # observed (noisy and/or long-tailed) training labels
@@ -30,7 +30,7 @@ class LabelNoiseBundle:
 
     def view(self, privileges: frozenset[str] = frozenset()) -> NoisyLabelView:
         return NoisyLabelView(self.X, self.y, self.n_classes, self.X_test,
-                              self.y_clean if "clean_labels" in privileges else None)
+                              self.y_clean if "y_clean" in privileges else None)
 
 
 def load_features(name: Literal["digits", "mnist5k"]) -> tuple[np.ndarray, np.ndarray]:
