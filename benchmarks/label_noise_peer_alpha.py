@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.records import read_record  # noqa: E402
 from bench.runner import Cell, run_cell  # noqa: E402
 
-SETTINGS = [("authors", a) for a in (1.0, 0.25, 0.1, 0.05)] + [("constant", a) for a in (0.1, 0.2, 0.4, 0.7, 1.0)]
+SETTINGS = [("authors", a) for a in (1.0, 0.25, 0.1, 0.05, 0.0)] + [("constant", a) for a in (0.1, 0.2, 0.4, 0.7, 1.0)]
 
 
 def main() -> None:
