@@ -86,7 +86,7 @@ DETECTION = register_contract(Contract(
     privileges=(CLEAN_LABELS,),
     null_method="random_detector",
     easy_task="adc-detect-digits-sym40",
-    easy_overrides=(("n_max", 400), ("noise_rate", 0.3)),
+    easy_overrides=(("n_max", 250), ("noise_rate", 0.3)),
 ))
 ROBUST = register_contract(Contract(
     family="label_noise.robust",
@@ -96,7 +96,7 @@ ROBUST = register_contract(Contract(
     privileges=(CLEAN_LABELS,),
     null_method="majority_class",
     easy_task="adc-robust-digits-sym40",
-    easy_overrides=(("n_max", 400), ("noise_rate", 0.3)),
+    easy_overrides=(("n_max", 250), ("noise_rate", 0.3)),
 ))
 IMBALANCE = register_contract(Contract(
     family="label_noise.imbalance",
