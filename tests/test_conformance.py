@@ -17,9 +17,6 @@ from bench.registry import METHODS
 FAMILIES_WITHOUT_CONTRACT_YET = {
     "crowd.cheating",
     "fairness.active_sampling",
-    "label_noise.detection",
-    "label_noise.imbalance",
-    "label_noise.robust",
     "preference",
     "sft.sample_selection",
     "sft.token_selection",
