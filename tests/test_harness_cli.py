@@ -182,6 +182,8 @@ def _readme_commands() -> list[str]:
 README_NOT_RUN = {
     "validate": "placeholder paths (my_results/*.json); validation is tested in tests/test_harness_submit.py",
     "submit": "placeholder paths (my_results/*.json); submission is tested in tests/test_harness_submit.py",
+    "verify": "re-runs committed cells (minutes) against records this temporary project lacks; tested in "
+              "tests/test_harness_verify.py",
 }
 
 

@@ -1,7 +1,7 @@
-"""Shared pieces of the label-noise methods: out-of-fold predicted probabilities, a small MLP and its trainer."""
+"""Shared pieces of the label-noise methods: out-of-fold predicted probabilities, a small MLP and its trainer.
+The output types (`DetectionOutput`, `ClassPredictions`) live in the family contract, tasks/label_noise/contract.py."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -11,10 +11,14 @@ import torch.nn.functional as F
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
-@dataclass
-class DetectionOutput:
-    scores: np.ndarray  # higher = more likely corrupted
-    flags: np.ndarray  # bool
+from tasks.label_noise.contract import ClassPredictions, DetectionOutput  # noqa: F401  (re-exported for methods)
+
+SMOKE_EPOCHS = 4  # smoke runs check plumbing, not accuracy: every learner trains at most this many epochs
+
+
+def epochs_for(epochs: int, ctx) -> int:
+    """The configured epoch budget, capped at SMOKE_EPOCHS in smoke runs."""
+    return min(epochs, SMOKE_EPOCHS) if getattr(ctx, "smoke", False) else epochs
 
 
 def cross_val_probs(X: np.ndarray, y: np.ndarray, n_classes: int, seed: int, folds: int = 5, C: float = 1.0) -> np.ndarray:
@@ -46,16 +50,24 @@ def ce_loss(logits, y, idx, epoch):
 def train(X: np.ndarray, y: np.ndarray, n_classes: int, seed: int, loss_fn: LossFn = ce_loss, epochs: int = 60,
           lr: float = 2e-3, batch_size: int = 64, hidden: int = 128, weight_decay: float = 0.0,
           on_epoch: Callable[[torch.nn.Module, int], None] | None = None,
-          on_start: Callable[[torch.nn.Module, int], None] | None = None) -> torch.nn.Module:
+          on_start: Callable[[torch.nn.Module, int], None] | None = None,
+          model: torch.nn.Module | None = None,
+          lr_at: Callable[[int], float] | None = None) -> torch.nn.Module:
+    """Adam on mini-batches of (X, y); `loss_fn(logits, y, idx, epoch)`; `model` overrides the default MLP (built
+    after seeding); `lr_at(epoch)` sets the learning rate per epoch; `on_epoch(model, epoch)` runs after each epoch."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    model = mlp(X.shape[1], n_classes, hidden)
+    model = model() if callable(model) and not isinstance(model, torch.nn.Module) else model
+    model = model if model is not None else mlp(X.shape[1], n_classes, hidden)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     if on_start is not None:
         on_start(model, 0)
     Xt, yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long)
     n = len(yt)
     for ep in range(epochs):
+        if lr_at is not None:
+            for g in opt.param_groups:
+                g["lr"] = lr_at(ep)
         model.train()
         perm = torch.randperm(n, generator=gen)
         for s in range(0, n, batch_size):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pydantic import Field
+
 from bench.api import register_method
 from bench.config import StrictConfig
 
@@ -18,8 +20,8 @@ from ._common import DetectionOutput, cross_val_probs, seed32
 
 
 class Config(StrictConfig):
-    folds: int = 5
-    C: float = 1.0
+    folds: int = Field(5, ge=2, le=50, description="cross-validation folds of the out-of-fold probabilities")
+    C: float = Field(1.0, gt=0.0, le=1e6, description="inverse L2 strength of the logistic regression")
 
 
 def confident_learning_flags(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:

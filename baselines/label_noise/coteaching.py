@@ -7,15 +7,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pydantic import Field
+
 from bench.api import register_method
 
-from ._common import mlp, seed32
+from ._common import epochs_for, mlp, seed32
 from ._robust import TrainConfig, estimated_noise_rate
 
 
 class Config(TrainConfig):
-    forget_rate: float | None = None
-    t_k: int = 10
+    forget_rate: float | None = Field(None, ge=0.0, lt=1.0, description="tau; None = estimated (CL flag fraction)")
+    t_k: int = Field(10, ge=1, le=1000, description="epochs over which the forget rate ramps up to tau")
 
 
 @register_method("coteaching", family="label_noise.robust", config=Config, paper="Han et al., NeurIPS 2018")
@@ -30,7 +32,7 @@ def coteaching(data, cfg: Config, ctx):
     opts = [torch.optim.Adam(n.parameters(), lr=cfg.lr) for n in nets]
     X, y = torch.as_tensor(data.X, dtype=torch.float32), torch.as_tensor(data.y)
     n = len(y)
-    for ep in range(cfg.epochs):
+    for ep in range(epochs_for(cfg.epochs, ctx)):
         rate = tau * min(ep / cfg.t_k, 1.0)
         perm = torch.randperm(n, generator=gen)
         for st in range(0, n, cfg.batch_size):

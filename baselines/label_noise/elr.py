@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 
 from bench.api import register_method
 
-from ._common import predict, seed32, train
-from ._robust import TrainConfig
+from ._common import predict
+from ._robust import TrainConfig, fit
 
 
 class Config(TrainConfig):
-    beta: float = 0.7
-    lam: float = 3.0
+    beta: float = Field(0.7, ge=0.0, lt=1.0, description="EMA momentum of the per-example target t_i")
+    lam: float = Field(3.0, ge=0.0, le=100.0, description="weight of the early-learning regulariser")
 
 
 @register_method("elr", family="label_noise.robust", config=Config, paper="Liu et al., NeurIPS 2020")
@@ -29,5 +30,4 @@ def elr(data, cfg: Config, ctx):
         reg = torch.log(1 - (targets[idx] * p).sum(dim=1)).mean()
         return F.cross_entropy(logits, y) + cfg.lam * reg
 
-    m = train(data.X, data.y, data.n_classes, seed32(ctx), loss, cfg.epochs, cfg.lr, cfg.batch_size, cfg.hidden)
-    return predict(m, data.X_test)
+    return predict(fit(data, cfg, ctx, loss), data.X_test)

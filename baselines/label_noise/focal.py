@@ -2,15 +2,16 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 
 from bench.api import register_method
 
-from ._common import predict, seed32, train
-from ._robust import TrainConfig
+from ._common import predict
+from ._robust import TrainConfig, fit
 
 
 class Config(TrainConfig):
-    gamma: float = 2.0
+    gamma: float = Field(2.0, ge=0.0, le=10.0, description="focusing parameter; 0 = cross-entropy")
 
 
 def focal_loss(logits: torch.Tensor, y: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -22,6 +23,4 @@ def focal_loss(logits: torch.Tensor, y: torch.Tensor, gamma: float) -> torch.Ten
 @register_method("focal", family="label_noise.imbalance", config=Config, paper="Lin et al., ICCV 2017")
 def focal(data, cfg: Config, ctx):
     """Focal loss."""
-    m = train(data.X, data.y, data.n_classes, seed32(ctx), lambda lg, y, i, e: focal_loss(lg, y, cfg.gamma),
-              cfg.epochs, cfg.lr, cfg.batch_size, cfg.hidden)
-    return predict(m, data.X_test)
+    return predict(fit(data, cfg, ctx, lambda lg, y, i, e: focal_loss(lg, y, cfg.gamma)), data.X_test)

@@ -8,15 +8,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pydantic import Field
+
 from bench.api import register_method
 
-from ._common import predict, predict_proba, seed32, train
-from ._robust import TrainConfig
+from ._common import epochs_for, predict, predict_proba, seed32, train
+from ._robust import TrainConfig, fit
 
 
 class Config(TrainConfig):
-    warmup_epochs: int = 20
-    anchor_percentile: float = 97.0
+    warmup_epochs: int = Field(15, ge=1, le=1000, description="epochs of the CE model whose predictions give T")
+    anchor_percentile: float = Field(97.0, gt=0.0, le=100.0, description="percentile of p(i|x) picking class i's anchor")
 
 
 def estimate_T(probs: np.ndarray, percentile: float) -> np.ndarray:
@@ -35,8 +37,8 @@ def estimate_T(probs: np.ndarray, percentile: float) -> np.ndarray:
 def forward_correction(data, cfg: Config, ctx):
     """Forward correction with anchor-point estimated T."""
     s = seed32(ctx)
-    warm = train(data.X, data.y, data.n_classes, s, epochs=cfg.warmup_epochs, lr=cfg.lr, batch_size=cfg.batch_size,
-                 hidden=cfg.hidden)
+    warm = train(data.X, data.y, data.n_classes, s, epochs=epochs_for(cfg.warmup_epochs, ctx), lr=cfg.lr,
+                 batch_size=cfg.batch_size, hidden=cfg.hidden)
     T = torch.as_tensor(estimate_T(predict_proba(warm, data.X), cfg.anchor_percentile), dtype=torch.float32)
     ctx.add_artifact("estimated_T_diag_mean", float(T.diagonal().mean()))
 
@@ -44,5 +46,4 @@ def forward_correction(data, cfg: Config, ctx):
         noisy = torch.softmax(logits, dim=1) @ T
         return F.nll_loss(torch.log(noisy.clamp_min(1e-12)), y)
 
-    m = train(data.X, data.y, data.n_classes, s + 1, loss, cfg.epochs, cfg.lr, cfg.batch_size, cfg.hidden)
-    return predict(m, data.X_test)
+    return predict(fit(data, cfg, ctx, loss, seed_offset=1), data.X_test)

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 import torch
+from pydantic import Field
 
 from bench.api import register_method
 
-from ._common import predict, seed32, train
-from ._robust import TrainConfig
+from ._common import predict
+from ._robust import TrainConfig, fit
 
 
 class Config(TrainConfig):
-    q: float = 0.7
+    q: float = Field(0.7, gt=0.0, le=1.0, description="q of L_q: CE as q -> 0, MAE at q = 1")
 
 
 def gce_loss(logits: torch.Tensor, y: torch.Tensor, q: float) -> torch.Tensor:
@@ -21,6 +22,4 @@ def gce_loss(logits: torch.Tensor, y: torch.Tensor, q: float) -> torch.Tensor:
 @register_method("gce", family="label_noise.robust", config=Config, paper="Zhang & Sabuncu, NeurIPS 2018")
 def gce(data, cfg: Config, ctx):
     """Generalized cross-entropy."""
-    m = train(data.X, data.y, data.n_classes, seed32(ctx), lambda lg, y, i, e: gce_loss(lg, y, cfg.q), cfg.epochs,
-              cfg.lr, cfg.batch_size, cfg.hidden)
-    return predict(m, data.X_test)
+    return predict(fit(data, cfg, ctx, lambda lg, y, i, e: gce_loss(lg, y, cfg.q)), data.X_test)

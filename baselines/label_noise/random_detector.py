@@ -3,6 +3,8 @@
 r when q = r; its AUROC is 0.5."""
 from __future__ import annotations
 
+from pydantic import Field
+
 from bench.api import register_method
 from bench.config import StrictConfig
 
@@ -10,7 +12,7 @@ from ._common import DetectionOutput
 
 
 class Config(StrictConfig):
-    flag_rate: float = 0.4
+    flag_rate: float = Field(0.4, ge=0.0, le=1.0, description="probability of flagging each example")
 
 
 @register_method("random_detector", family="label_noise.detection", config=Config, kind="null")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.mixture import GaussianMixture
 
+from pydantic import Field
+
 from bench.api import register_method
 from bench.config import StrictConfig
 
@@ -13,8 +15,8 @@ from ._common import DetectionOutput, cross_val_probs, seed32
 
 
 class Config(StrictConfig):
-    folds: int = 5
-    threshold: float = 0.5
+    folds: int = Field(5, ge=2, le=50, description="cross-validation folds of the out-of-fold losses")
+    threshold: float = Field(0.5, gt=0.0, lt=1.0, description="posterior of the high-loss component that flags")
 
 
 @register_method("small_loss", family="label_noise.detection", config=Config, paper="Li et al., ICLR 2020 (DivideMix)")

@@ -1,4 +1,5 @@
-"""Embedded offline data for the label-noise track and the real-data loader for full runs."""
+"""Data of the label-noise families: the bundle a task loads, the offline image features, the long-tail profile
+and the real CIFAR-10N loader for runs with network access."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,27 +9,28 @@ import numpy as np
 
 from bench.errors import DataUnavailable
 
-
-@dataclass
-class NoisyLabelData:
-    """What a method sees: training features with their *observed* labels (possibly corrupted) and the test features.
-    The clean labels are never in here."""
-
-    X: np.ndarray
-    y: np.ndarray
-    n_classes: int
-    X_test: np.ndarray
+from .contract import NoisyLabelView
 
 
 @dataclass
 class LabelNoiseBundle:
-    public: NoisyLabelData
+    """One seed's data. Methods see only `view()` of it (the family contract's `NoisyLabelView`): the observed labels
+    `y`, never `y_clean` (unless granted the unranked `y_clean` privilege) nor `y_test`."""
+
+    X: np.ndarray
+    y: np.ndarray  # observed (noisy and/or long-tailed) training labels
+    n_classes: int
+    X_test: np.ndarray
     y_clean: np.ndarray = field(repr=False)
     y_test: np.ndarray = field(repr=False)
 
     @property
     def noise_mask(self) -> np.ndarray:
-        return self.public.y != self.y_clean
+        return self.y != self.y_clean
+
+    def view(self, privileges: frozenset[str] = frozenset()) -> NoisyLabelView:
+        return NoisyLabelView(self.X, self.y, self.n_classes, self.X_test,
+                              self.y_clean if "y_clean" in privileges else None)
 
 
 def load_features(name: Literal["digits", "mnist5k"]) -> tuple[np.ndarray, np.ndarray]:
