@@ -15,8 +15,6 @@ from bench.registry import METHODS
 # Families whose contract is not written yet. Their checks are expected to fail (xfail, reported, never skipped).
 # The lead empties this list after merging the families' contracts; test_no_contract_list_is_current keeps it honest.
 FAMILIES_WITHOUT_CONTRACT_YET = {
-    "crowd.cheating",
-    "fairness.active_sampling",
     "preference",
     "sft.sample_selection",
     "sft.token_selection",

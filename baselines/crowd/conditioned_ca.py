@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 
 from bench.api import register_method
 from bench.config import StrictConfig
@@ -9,7 +10,8 @@ from baselines.common.peer_prediction import ca_scores, fill_missing
 
 
 class Config(StrictConfig):
-    fallback_unconditioned: bool = True  # workers with no item carrying an LLM label get their unconditioned score
+    fallback_unconditioned: bool = Field(True, description="workers with no item carrying an LLM label get their "
+                                         "unconditioned CA score (else the median)")
 
 
 @register_method("conditioned_ca", family="crowd.cheating", config=Config,

@@ -1,18 +1,16 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+from pydantic import Field
 
 from bench.api import register_method
 from bench.config import StrictConfig
 
+from ._crowdkit import to_frame
+
 
 class Config(StrictConfig):
-    n_iter: int = 100
-
-
-def to_frame(data) -> pd.DataFrame:
-    return pd.DataFrame({"task": data.items, "worker": data.workers, "label": data.labels})
+    n_iter: int = Field(100, ge=1, le=10_000, description="EM iterations (crowd-kit stops earlier at tol 1e-5)")
 
 
 @register_method("dawid_skene", family="crowd.cheating", config=Config, kind="baseline",

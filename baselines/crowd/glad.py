@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-import numpy as np
+from pydantic import Field
 
 from bench.api import register_method
 from bench.config import StrictConfig
 
-from .dawid_skene import to_frame
+from ._crowdkit import per_worker, to_frame
 
 
 class Config(StrictConfig):
-    n_iter: int = 50
+    n_iter: int = Field(50, ge=1, le=10_000, description="EM iterations of crowd-kit's GLAD (smoke runs: 1 iteration with a 2-step M-step)")
 
 
 @register_method("glad", family="crowd.cheating", config=Config, kind="baseline",
@@ -18,6 +18,6 @@ def glad(data, cfg: Config, ctx):
     """GLAD worker expertise alpha (crowd-kit)."""
     from crowdkit.aggregation import GLAD
 
-    g = GLAD(n_iter=cfg.n_iter, silent=True).fit(to_frame(data))
-    a = g.alphas_
-    return np.array([float(a.get(w, np.nan)) for w in range(data.n_workers)])
+    kw = dict(n_iter=1, m_step_max_iter=2) if ctx.smoke else dict(n_iter=cfg.n_iter)
+    g = GLAD(silent=True, **kw).fit(to_frame(data))
+    return per_worker(g.alphas_, data.n_workers)

@@ -4,6 +4,7 @@ attribute is returned separately and is NOT a model feature."""
 from __future__ import annotations
 
 import importlib.util
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +73,12 @@ def load_german() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 LOADERS = {"adult": load_adult, "compas": load_compas, "german": load_german}
+
+
+@lru_cache(maxsize=None)
+def load(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(X, y, group) of a dataset, parsed once per process (read-only arrays)."""
+    out = LOADERS[name]()
+    for a in out:
+        a.setflags(write=False)
+    return out

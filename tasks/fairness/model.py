@@ -53,3 +53,42 @@ def mean_loss_grad(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
 def per_example_grads(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
     Xb = add_bias(X)
     return Xb * (sigmoid(Xb @ w) - y)[:, None]
+
+
+def label_grads(w: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Per-example log-loss gradients for each possible label: float[n, 2, d] (label 0, label 1)."""
+    Xb = add_bias(X)
+    p = sigmoid(Xb @ w)
+    return np.stack([Xb * p[:, None], Xb * (p - 1.0)[:, None]], axis=1)
+
+
+class NewtonLogisticRegression:
+    """scikit-learn-style wrapper of `fit` (sample weights supported) for meta-estimators such as fairlearn's
+    reductions: fit(X, y, sample_weight) / predict(X) / predict_proba(X)."""
+
+    def __init__(self, lam: float = 1e-2, iters: int = 30):
+        self.lam, self.iters = lam, iters
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {"lam": self.lam, "iters": self.iters}
+
+    def set_params(self, **params) -> "NewtonLogisticRegression":
+        for k, v in params.items():
+            setattr(self, k, v)
+        return self
+
+    def fit(self, X, y, sample_weight=None) -> "NewtonLogisticRegression":
+        y = np.asarray(y, dtype=float)
+        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        if sw is not None and sw.sum() <= 0:
+            sw = None
+        self.w_ = fit(np.asarray(X, dtype=float), y, self.lam, self.iters, sample_weight=sw)
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        p = predict_proba(self.w_, np.asarray(X, dtype=float))
+        return np.stack([1 - p, p], axis=1)
+
+    def predict(self, X) -> np.ndarray:
+        return (predict_proba(self.w_, np.asarray(X, dtype=float)) > 0.5).astype(int)
