@@ -129,13 +129,14 @@ def mean_hidden(data, model, examples=None, batch_size: int = 16) -> np.ndarray:
     model.eval()
     for s in range(0, len(examples), batch_size):
         b = collate(examples[s: s + batch_size], data.pad_id)
+        dev = next(model.parameters()).device
         if parts is not None and data.trunk is not None:
             core = parts[0]
-            h = data.trunk.batch_states(b["input_ids"], b["attention_mask"])
-            h = core.norm(_run_layers(core, h, core.layers[data.trunk.split:]))
+            h = data.trunk.batch_states(b["input_ids"], b["attention_mask"]).to(dev)
+            h = core.norm(_run_layers(core, h, core.layers[data.trunk.split:])).cpu()
         else:
-            h = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"],
-                      output_hidden_states=True).hidden_states[-1]
+            h = model(input_ids=b["input_ids"].to(dev), attention_mask=b["attention_mask"].to(dev),
+                      output_hidden_states=True).hidden_states[-1].cpu()
         m = b["attention_mask"].unsqueeze(-1).float()
         out.append(((h * m).sum(1) / m.sum(1)).float().cpu().numpy())
     return np.concatenate(out)

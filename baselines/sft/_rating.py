@@ -66,13 +66,16 @@ def _score_digits(model, tok, prompts: list[str], batch_size: int = 8) -> np.nda
             ids[i, : len(e)] = torch.tensor(e)
             att[i, : len(e)] = 1
         last = att.sum(1) - 1
+        dev = next(model.parameters()).device
+        ids, att = ids.to(dev), att.to(dev)
         if parts is not None:
             core, head = parts
             h = core(input_ids=ids, attention_mask=att).last_hidden_state
-            logits = head(h[torch.arange(len(enc)), last]).float()
+            logits = head(h[torch.arange(len(enc), device=dev), last.to(dev)]).float()
         else:
-            logits = model(input_ids=ids, attention_mask=att).logits[torch.arange(len(enc)), last].float()
-        out.append(torch.log_softmax(logits, -1)[:, digits].numpy())
+            logits = model(input_ids=ids, attention_mask=att).logits[torch.arange(len(enc), device=dev),
+                                                                     last.to(dev)].float()
+        out.append(torch.log_softmax(logits, -1)[:, digits.to(dev)].cpu().numpy())
     return np.concatenate(out)
 
 

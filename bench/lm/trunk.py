@@ -160,9 +160,12 @@ def token_nll_fast(model, batch: dict, trunk: FrozenTrunk | None = None):
 
         return token_nll(model, batch)
     core, head = parts
+    dev = next(head.parameters()).device
+    batch = {k: v.to(dev) if hasattr(v, "to") else v for k, v in batch.items()}
     if trunk is not None:
-        h = trunk.batch_states(batch["input_ids"], batch.get("attention_mask"))
-        h = h.to(next(head.parameters()).device)
+        h = trunk.batch_states(batch["input_ids"].cpu(), batch["attention_mask"].cpu()
+                               if batch.get("attention_mask") is not None else None)
+        h = h.to(dev)
         h = core.norm(_run_layers(core, h, core.layers[trunk.split:]))
     else:
         h = core(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask")).last_hidden_state

@@ -176,7 +176,7 @@ class _SFTTask(Task):
         return {**scores, "trained_tokens": frac}
 
     def smoke_params(self):
-        return {"n_train": 48, "n_seed": 12, "n_eval": 8, "steps": 4}
+        return {"n_train": 32, "n_seed": 8, "n_eval": 4, "steps": 3}
 
 
 class TokenSelection(_SFTTask):
