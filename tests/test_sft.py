@@ -1,15 +1,20 @@
+"""SFT selection: definitions checked by hand (token influence, Rho-1's per-batch rule, the self-evolving chain, DS2's
+curation), the contract's errors and hidden-truth boundary, the noise injection. Every method's smoke run, determinism
+and beating the null on the easy task are the registry-driven conformance checks (tests/test_conformance.py)."""
 import copy
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from baselines.sft._common import global_top, labelled, token_losses
-from baselines.sft.token_cleaning import token_influence
-from bench.lm import TrainConfig, collate, encode_sft, tiny_causal_lm, train_sft
+from baselines.sft._common import global_top, labelled
+from bench.contract import ContractError
+from bench.lm import FrozenTrunk, TrainConfig, collate, encode_sft, tiny_causal_lm, train_sft
 from bench.records import read_record
-from bench.runner import Cell, plan, run_cell, run_sweep
+from bench.runner import Cell, plan, run_cell
 from tasks.common import sorting as toy
+from tasks.sft.contract import Selection, TrainBudget
 from tasks.sft.env import build
 
 
@@ -24,21 +29,32 @@ def tiny():
     return tok, base, ref, ex
 
 
-def test_token_influence_equals_hand_computed_loss_difference(tiny):
+def _view(tok, base, ex, seed_ex=(), tmp=None, spec=None, trunk=None):
+    return SimpleNamespace(tokenizer=tok, base=base, examples=list(ex), texts=[("", "")] * len(ex),
+                           seed_examples=list(seed_ex), budget=TrainBudget(4, 2, 1e-2, 2.0), spec=spec, trunk=trunk,
+                           cache_dir=tmp, pad_id=tok.pad_token_id, judge=None, max_length=64)
+
+
+def _hand_nll(model, e):
+    ids = torch.tensor([e["input_ids"]])
+    with torch.no_grad():
+        lp = torch.log_softmax(model(input_ids=ids).logits[0], -1)
+    return [0.0 if lab == -100 else float(-lp[t - 1, lab]) for t, lab in enumerate(e["labels"])]
+
+
+def test_token_influence_equals_hand_computed_loss_difference(tiny, tmp_path):
+    from baselines.sft._common import base_losses, reference_losses
+    from baselines.sft.token_cleaning import token_influence
+
     tok, base, ref, ex = tiny
-    infl = token_influence(base, ref, ex, tok.pad_token_id)
+    v = _view(tok, base, ex, tmp=tmp_path)
+    ref._dcai_key = "test-ref"
+    infl = token_influence(v, ref)
     for i, e in enumerate(ex):
-        ids = torch.tensor([e["input_ids"]])
-        with torch.no_grad():
-            lb = torch.log_softmax(base(input_ids=ids).logits[0], -1)
-            lr = torch.log_softmax(ref(input_ids=ids).logits[0], -1)
-        for t, lab in enumerate(e["labels"]):
-            if lab == -100:
-                assert infl[i][t] == 0.0
-                continue
-            # the token at position t is predicted from position t - 1
-            want = float(-lb[t - 1, lab] + lr[t - 1, lab])
-            assert infl[i][t] == pytest.approx(want, abs=1e-5)
+        want = np.array(_hand_nll(base, e)) - np.array(_hand_nll(ref, e))
+        assert infl[i] == pytest.approx(want, abs=1e-5)
+    # cached by content: a second call (another method of the seed) returns the stored arrays
+    assert base_losses(v)[0] is base_losses(v)[0] and reference_losses(v, ref)[1] is reference_losses(v, ref)[1]
 
 
 def test_global_threshold_keeps_the_ratio_and_never_prompt_tokens(tiny):
@@ -68,71 +84,196 @@ def test_zero_weight_tokens_contribute_nothing_to_training(tiny):
         assert torch.allclose(pa, pb, atol=1e-6)
 
 
-def test_token_cleaning_drops_filler_tokens_first(tmp_path):
-    _, p = run_cell(Cell("sft-token-sort", "token_cleaning", 0, smoke=True), tmp_path)
-    assert read_record(p).status == "smoke"
-    from baselines.sft._common import RefConfig, train_reference
+def test_rho1_keeps_the_batch_top_excess_loss_of_the_current_model(tiny, tmp_path, monkeypatch):
+    import baselines.sft.rho1 as rho
 
-    d = build(np.random.default_rng(0), 200, 40, 10, 0.5, 0.0, 0)
-    ref = train_reference(d.base, d.seed_examples, d.tokenizer.pad_token_id, RefConfig(), np.random.default_rng(0))
-    infl = token_influence(d.base, ref, d.examples, d.tokenizer.pad_token_id)
-    w = global_top(infl, [labelled(e) for e in d.examples], 0.6)
-    filler_ids = {d.tokenizer(f, add_special_tokens=False)["input_ids"][0] for f in (" um", " well", " ok", " so")}
-    kept_f, all_f, kept_o, all_o = 0, 0, 0, 0
-    for e, wi in zip(d.examples, w):
-        for t, lab in enumerate(e["labels"]):
-            if lab == -100:
-                continue
-            if lab in filler_ids:
-                all_f, kept_f = all_f + 1, kept_f + wi[t]
-            else:
-                all_o, kept_o = all_o + 1, kept_o + wi[t]
-    assert all_f > 50 and kept_f / all_f < 0.5 * kept_o / all_o
+    tok, base, ref, ex = tiny
+    ref._dcai_key = "test-ref-rho"
+    monkeypatch.setattr(rho, "reference_model", lambda data, cfg: ref)
+    v = _view(tok, base, ex, tmp=tmp_path)
+    sel = rho.rho1(v, rho.Config(keep_ratio=0.5), SimpleNamespace())
+    b = collate(ex, tok.pad_token_id)
+    from bench.lm import token_nll
+
+    cur = copy.deepcopy(base)
+    with torch.no_grad():  # pretend the current training model moved away from the base
+        for p in cur.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+        nll, mask = token_nll(cur, b)
+    from bench.lm.train import BatchView
+
+    w = sel.token_weight_fn(BatchView(0, np.array([0, 1]), nll, mask, cur))
+    excess = []
+    for i, e in enumerate(ex):
+        r = _hand_nll(ref, e)
+        excess += [(float(nll[i, t]) - r[t], i, t) for t in range(len(e["labels"])) if e["labels"][t] != -100]
+    k = int(np.ceil(0.5 * len(excess)))
+    want = {(i, t) for _, i, t in sorted(excess, reverse=True)[:k]}
+    got = {(i, t) for i, t in zip(*np.nonzero(w.numpy()))}
+    assert got == want
 
 
-def test_every_sft_method_runs_in_smoke_mode(tmp_path):
-    s = run_sweep(plan(tasks=["sft-*"], smoke=True), tmp_path, progress=False)
-    assert s.outcomes == {"smoke": len(s.paths)} and len(s.paths) == 26
-    for p in s.paths:
-        r = read_record(p)
-        m = {k: v.value for k, v in r.metrics.items()}
-        if r.task.endswith("-sort"):
-            assert 0 <= m["exact_match"] <= 1
+def test_self_evolving_scores_each_subset_with_the_two_latest_models_of_the_chain(tmp_path):
+    """Subset k's weights = top keep_ratio of loss(M_{k-2}) - loss(M_{k-1}), where M_j is the training model after
+    subsets 0..j (M_{-1} = base); checked by replaying the chain by hand."""
+    from baselines.sft.token_cleaning_self_evolving import Config, token_cleaning_self_evolving
+    from bench.lm import token_nll_fast
+
+    tok = toy.corpus_tokenizer()
+    rng = np.random.default_rng(3)
+    ex = [encode_sft(tok, toy.make_prompt(xs), toy.ideal(xs)) for xs in toy.sample_lists(rng, 12)]
+    base = tiny_causal_lm(len(tok), hidden=32, layers=2, heads=2, max_positions=64, seed=2,
+                          eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    v = _view(tok, base, ex, tmp=tmp_path)
+    ctx = SimpleNamespace(rng=np.random.default_rng(0), add_artifact=lambda *a: None)
+    sel = token_cleaning_self_evolving(v, Config(keep_ratio=0.5, chunks=3), ctx)
+    order = np.asarray(sel.order)
+    assert sorted(order.tolist()) == list(range(12))
+    cfg = TrainConfig(lr=1e-2, batch_size=4, max_steps=3)  # one batch per subset of 4
+    model = copy.deepcopy(base)
+    got = {}
+
+    def spy(view):
+        w = sel.token_weight_fn(view)
+        got[view.step] = w.clone()
+        return w
+
+    train_sft(model, ex, tok.pad_token_id, cfg, np.random.default_rng(0), order=order, token_weight_fn=spy)
+    chain = [copy.deepcopy(base)]  # M_{-1}
+    m = copy.deepcopy(base)
+    for k in range(3):
+        chunk = order[4 * k: 4 * k + 4]
+        b = collate([ex[i] for i in chunk], tok.pad_token_id)
+        if k == 0:
+            want = b["labels"].ne(-100).float() * 0 + 1
         else:
-            assert m["answer_loglik"] < 0 and m["final_loglik"] < 0
-        # repairs may add tokens (a rewrite can be longer than what it replaces)
-        assert 0 < m["trained_tokens"] <= (1.5 if r.method == "entp_repair" else 1.0)
+            with torch.no_grad():
+                old, mask = token_nll_fast(chain[-2].eval(), b)
+                cur, _ = token_nll_fast(chain[-1].eval(), b)
+            infl = [(old - cur)[i, : len(ex[j]["input_ids"])].numpy() for i, j in enumerate(chunk)]
+            w = global_top(infl, [labelled(ex[j]) for j in chunk], 0.5)
+            want = torch.zeros_like(old)
+            for i, wi in enumerate(w):
+                want[i, : len(wi)] = torch.as_tensor(wi)
+        assert torch.equal(got[k] * b["labels"].ne(-100), want * b["labels"].ne(-100)), k
+        # advance the hand chain by the same step the harness took
+        train_sft(m, [ex[i] for i in chunk], tok.pad_token_id, TrainConfig(lr=1e-2, batch_size=4, max_steps=1),
+                  np.random.default_rng(0), order=np.arange(4), token_weights=[want[i, : len(ex[j]["input_ids"])].numpy()
+                                                                               for i, j in enumerate(chunk)])
+        chain.append(copy.deepcopy(m))
 
 
-def test_bad_selection_is_rejected(tmp_path):
+def test_ds2_recovers_a_score_transition_matrix_and_curates_flipped_scores():
+    from baselines.sft.ds2 import consensus, curate, fit_transition, long_tail, select
+
+    rng = np.random.default_rng(0)
+    n, K = 600, 6
+    true = rng.integers(0, K, n)
+    centers = rng.normal(size=(K, 16)) * 3
+    E = centers[true] + rng.normal(size=(n, 16)) * 0.5
+    E /= np.linalg.norm(E, axis=1, keepdims=True)
+    T_true = np.full((K, K), 0.2 / (K - 1)) + np.eye(K) * (0.8 - 0.2 / (K - 1))
+    noisy = np.array([rng.choice(K, p=T_true[y]) for y in true])
+    T, p = fit_transition(consensus(noisy, E, rng, 20), 1501, 0)
+    assert np.abs(np.diag(T) - 0.8).mean() < 0.05 and np.abs(np.diag(T) - 0.8).max() < 0.15
+    assert np.abs(p - 1 / K).max() < 0.05
+    cur, err = curate(noisy, E, T, p, rng, 10, 21, 0.5)
+    assert (cur == true).mean() > (noisy == true).mean() + 0.1  # curation repairs most flipped scores
+    lt = long_tail(E, 10)
+    D = 1 - E @ E.T
+    want = 2 / (1 + np.exp(-np.sort(D[0])[:10].mean())) - 1
+    assert lt[0] == pytest.approx(round(want, 4), abs=1e-4)
+    w = select(np.array([5, 5, 4, 4, 4, 0]), np.array([0.1, 0.2, 0.3, 0.9, 0.5, 1.0]), 4)
+    assert sorted(w.tolist()) == [0, 1, 3, 4]  # all 5s, then the most long-tail 4s
+
+
+def test_llm_rating_reads_the_judges_next_token_distribution(tmp_path):
+    from baselines.sft._rating import SCORES, _judge_prompt, llm_ratings
+
+    tok = toy.corpus_tokenizer()
+    judge = tiny_causal_lm(len(tok), hidden=32, layers=1, heads=2, max_positions=256, seed=5,
+                           eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id).eval()
+    texts = [("sort 3 1 2 :", " 1 2 3"), ("sort 9 5 :", " 9 5 5 5")]
+    v = SimpleNamespace(judge=(judge, tok), base=None, texts=texts, cache_dir=tmp_path, trunk=None)
+    r, rater = llm_ratings(v, None, None)
+    digits = [tok(d, add_special_tokens=False)["input_ids"][0] for d in SCORES]
+    for (p, a), got in zip(texts, r):
+        ids = torch.tensor([tok(_judge_prompt(tok, p, a), add_special_tokens=False)["input_ids"]])
+        with torch.no_grad():
+            want = int(torch.argmax(judge(input_ids=ids).logits[0, -1, digits]))
+        assert got == want
+    assert rater == "prompted_judge"
+
+
+def test_contract_errors_name_what_is_wrong():
+    n, lengths = 3, [4, 5, 6]
+    good = Selection(token_weights=[np.ones(k) for k in lengths])
+    good.validate(n=n, lengths=lengths)
+    cases = [
+        (Selection(sample_weights=np.ones(2)), "sample_weights must be 3 non-negative numbers"),
+        (Selection(sample_weights=np.zeros(3)), "keep no sample"),
+        (Selection(token_weights=[np.ones(4), np.ones(5)]), "one array per pool example"),
+        (Selection(token_weights=[np.ones(4), np.ones(5), np.ones(7)]), "token_weights\\[2\\] has length 7"),
+        (Selection(token_weights=[np.ones(4), -np.ones(5), np.ones(6)]), "finite and non-negative"),
+        (Selection(responses={7: " x"}), "keys must be example indices in \\[0, 3\\)"),
+        (Selection(responses={0: "  "}), "responses\\[0\\] is empty"),
+        (Selection(responses={0: " x"}, token_weights=[np.ones(k) for k in lengths]), "cannot be combined"),
+        (Selection(order=np.array([0, 3])), "order: indices must lie in \\[0, 3\\)"),
+        (Selection(token_weight_fn=3), "must be callable"),
+    ]
+    for sel, msg in cases:
+        with pytest.raises(ContractError, match=msg):
+            sel.validate(n=n, lengths=lengths)
+    assert Selection.coerce(np.ones(3)).sample_weights is not None
+
+
+def test_bad_selections_fail_the_cell_with_the_contracts_message(tmp_path):
     from bench.api import register_method
     from bench.registry import METHODS
-    from tasks.sft.tasks import Selection
 
     register_method("bad_sel", "sft.sample_selection")(lambda d, c, x: Selection(sample_weights=np.ones(3)))
-    try:
-        status, p = run_cell(Cell("sft-sample-sort", "bad_sel", 0, smoke=True), tmp_path)
-    finally:
-        METHODS.remove("bad_sel")
-    assert status == "failed" and "sample_weights must be 80 non-negative numbers" in read_record(p).error
-
-
-def test_bad_repair_is_rejected(tmp_path):
-    from bench.api import register_method
-    from bench.registry import METHODS
-    from tasks.sft.tasks import Selection
-
     register_method("bad_fix", "sft.sample_selection")(lambda d, c, x: Selection(responses={999: " 1 2"}))
     try:
-        status, p = run_cell(Cell("sft-sample-sort", "bad_fix", 0, smoke=True), tmp_path)
+        s1, p1 = run_cell(Cell("sft-sample-sort", "bad_sel", 0, smoke=True), tmp_path)
+        s2, p2 = run_cell(Cell("sft-sample-sort", "bad_fix", 0, smoke=True), tmp_path)
     finally:
+        METHODS.remove("bad_sel")
         METHODS.remove("bad_fix")
-    assert status == "failed" and "responses: keys must be example indices in [0, 80)" in read_record(p).error
+    assert s1 == "failed" and "sample_weights must be 32 non-negative numbers" in read_record(p1).error
+    assert s2 == "failed" and "responses: keys must be example indices in [0, 32)" in read_record(p2).error
+
+
+def test_methods_see_no_hidden_truth_and_cannot_touch_the_harness_base(tmp_path):
+    from bench.api import register_method
+    from bench.registry import METHODS
+    from tasks.sft.contract import SFTView
+
+    seen = {}
+
+    def spy(data, cfg, ctx):
+        seen["type"] = type(data)
+        seen["fields"] = set(vars(data))
+        with torch.no_grad():
+            for p in data.base.parameters():
+                p.zero_()  # vandalise the method's copy
+        return Selection()
+
+    register_method("spy_sel", "sft.token_selection")(spy)
+    try:
+        s, p = run_cell(Cell("sft-token-sort", "spy_sel", 0, smoke=True), tmp_path)
+        _, q = run_cell(Cell("sft-token-sort", "full_tokens", 0, smoke=True), tmp_path)
+    finally:
+        METHODS.remove("spy_sel")
+    assert seen["type"] is SFTView
+    assert not seen["fields"] & {"is_bad", "has_filler", "eval_lists", "eval_pairs", "is_ideal", "extra"}
+    # the harness trained its own copy of the base: same numbers as the do-nothing baseline
+    assert read_record(p).metrics["answer_loglik"].value == read_record(q).metrics["answer_loglik"].value
 
 
 def test_entp_priors_by_hand():
     from baselines.sft.entp_repair import Config, flags, grounded_part, repetition, robust_z, ungrounded
 
+    assert "grounding" not in Config().priors  # the oracle-like prior is an opt-in ablation
     assert ungrounded("sort 3 1 2 :", " 1 um 2 3") == pytest.approx(0.25)
     assert ungrounded("sort 3 1 2 :", " 1 2 3") == 0.0
     assert ungrounded("sort 3 1 2 :", " 1 1 2 3") == pytest.approx(0.25)  # multiset: a second 1 is not grounded
@@ -148,16 +289,9 @@ def test_entp_priors_by_hand():
     f = flags(texts, nll, Config(priors=["length"]))
     assert f.tolist() == [False] * 9 + [True]
     assert flags(texts, nll, Config(priors=["perplexity"])).sum() == 0
-
-
-def test_entp_repair_purges_and_repairs_low_quality_samples(tmp_path):
-    _, p = run_cell(Cell("sft-sample-sort", "entp_repair", 0, smoke=True), tmp_path)
-    _, q = run_cell(Cell("sft-sample-sort", "full_tokens", 0, smoke=True), tmp_path)
-    r, full = read_record(p), read_record(q)
-    assert r.status == "smoke", r.error
-    a = r.artifacts
-    assert a["purged"] > 0 and a["rewritten"] <= a["purged"]
-    assert a["bad_fraction_kept"] < 0.5 * full.artifacts["bad_fraction_kept"]
+    texts2 = [("sort 3 1 2 :", " 1 um 3")] + texts[:9]  # as long as the others: only grounding can flag it
+    assert flags(texts2, nll, Config()).tolist()[0] is False
+    assert flags(texts2, nll, Config(priors=["grounding"])).tolist()[0] is True
 
 
 def test_gsm8k_pool_noise_is_what_it_says():
@@ -165,6 +299,7 @@ def test_gsm8k_pool_noise_is_what_it_says():
 
     rows = load_gsm8k()
     assert len(rows) == 1319 and final_number(rows[0]["answer"]) == "18"
+    assert "<<" not in load_gsm8k(strip_calculator=True)[1]["answer"] and "<<" in rows[1]["answer"]
     cfg = GSM8KConfig(n_train=300, n_seed=10, n_eval=10)
     d = build(np.random.default_rng(0), cfg, 0)
     golds = {r["question"]: r["answer"] for r in rows}
@@ -181,18 +316,16 @@ def test_gsm8k_pool_noise_is_what_it_says():
     assert 0.15 < n_bad / 300 < 0.35 and 0.3 < n_fill / 300 < 0.5
     held = {p for p, _ in d.eval_pairs}
     assert not held & {p for p, _ in d.texts}  # held-out questions never in the pool
+    assert all(e["n_truncated"] == 0 for e in d.examples)  # v1 silently cut 17 % of these pairs at 256 tokens
 
 
 def test_gsm8k_heldout_loglik_matches_a_hand_computation():
-    import torch
-
     from bench.lm import bpe_tokenizer
     from tasks.sft.gsm8k import heldout_loglik
 
     pairs = [("Question: 2+2?\nAnswer:", " 2 + 2 = 4. #### 4"), ("Question: 3*3?\nAnswer:", " 3 * 3 = 9 #### 9")]
     tok = bpe_tokenizer([p + a for p, a in pairs], vocab_size=300)
-    model = tiny_causal_lm(len(tok), hidden=32, layers=1, heads=2, max_positions=64, seed=3).eval()
-    got = heldout_loglik(model, tok, pairs)
+    model = tiny_causal_lm(len(tok), hidden=32, layers=2, heads=2, max_positions=64, seed=3).eval()
 
     def ll(prompt, resp):  # sum and count of log p(response tokens + EOS | prefix), one sequence at a time
         p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
@@ -205,13 +338,29 @@ def test_gsm8k_heldout_loglik_matches_a_hand_computation():
         return float(lp.sum()), len(lp)
 
     s = [ll(p, a) for p, a in pairs]
-    assert got["answer_loglik"] == pytest.approx(sum(x for x, _ in s) / sum(n for _, n in s), abs=1e-5)
     f = [ll(p + a.rsplit("####", 1)[0].rstrip(), " ####" + a.rsplit("####", 1)[1]) for p, a in pairs]
-    assert got["final_loglik"] == pytest.approx(sum(x for x, _ in f) / sum(n for _, n in f), abs=1e-5)
+    for trunk in (None, FrozenTrunk(model, 1)):  # also through the frozen trunk of the pretrained tier
+        got = heldout_loglik(model, tok, pairs, trunk=trunk)
+        assert got["answer_loglik"] == pytest.approx(sum(x for x, _ in s) / sum(n for _, n in s), abs=1e-5)
+        assert got["final_loglik"] == pytest.approx(sum(x for x, _ in f) / sum(n for _, n in f), abs=1e-5)
 
 
-def test_gsm8k_tasks_are_in_the_extended_suite_not_the_ten_minute_full_suite():
+def test_suites_smoke_full_extended_paper():
     full = {c.task for c in plan(suite="full")}
     ext = {c.task for c in plan(suite="extended")}
+    paper = {c.task for c in plan(suite="paper")}
+    smoke = {c.task for c in plan(suite="smoke")}
     assert {"sft-sample-gsm8k", "sft-token-gsm8k"} <= ext - full and full < ext
-    assert {"sft-sample-gsm8k", "sft-token-gsm8k"} <= {c.task for c in plan(suite="smoke")}
+    assert {"sft-token-gsm8k-smollm2", "sft-sample-gsm8k-smollm2"} <= paper - smoke  # smoke sizes run in tests
+    assert {"sft-token-sort", "sft-sample-sort"} <= full & smoke
+    from bench.registry import TASKS
+
+    for name in ("sft-token-sort", "sft-sample-sort", "sft-token-gsm8k", "sft-sample-gsm8k"):
+        assert TASKS.get(name).default_seeds >= 5
+    for name in paper & {"sft-token-gsm8k-smollm2", "sft-sample-gsm8k-smollm2"}:
+        assert TASKS.get(name).default_seeds >= 3
+
+
+def test_embedded_env_builds_without_the_grounded_flag():
+    d = build(np.random.default_rng(0), 20, 5, 5, 0.5, 0.3, 0)
+    assert not hasattr(d, "grounded_responses") and d.max_length == 64

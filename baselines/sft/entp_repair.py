@@ -1,18 +1,20 @@
 """ENTP-style low-quality data repair (neural-symbolic purge + mix): instead of only discarding bad SFT samples,
 purge them with symbolic statistical priors and rebuild them with a generator model.
 
-1. Symbolic purge. A sample is purged when any enabled prior flags it:
+1. Symbolic purge. A sample is purged when any enabled prior flags it (default: length, repetition, perplexity --
+   statistics of the pool that need no knowledge of how it was corrupted):
    - `length`: robust z-score (median/MAD) of log(response words / instruction words) above `z_threshold`;
    - `repetition`: the fraction of repeated word bigrams in the response above `max_repetition`;
-   - `grounding` (a format prior for extraction/transform instructions such as the embedded sorting task; used only
-     when the pool declares `grounded_responses`): the share of response words that are not in the instruction (as a
-     multiset) above `max_ungrounded`;
    - `perplexity`: robust z-score of the response's mean token NLL under the reference model (trained on the clean
-     seed data) above `z_threshold`.
-2. Neural mix (`rewrite=True`). For each purged sample two candidates are built: the symbolically cleaned response
-   (ungrounded words removed) and the generator's greedy response to the instruction (the generator is the
-   seed-trained reference model). The candidate with the lower reference NLL is kept if it passes every prior;
-   otherwise the sample stays purged (weight 0). `rewrite=False` is the purge-only ablation.
+     seed data) above `z_threshold`;
+   - `grounding` (NOT default; a declared ablation): the share of response words that are not in the instruction
+     (as a multiset) above `max_ungrounded`. On the embedded sorting task this is an oracle for its filler noise (a
+     correct answer consists of the instruction's numbers), so it is off unless asked for
+     (`--set entp_repair.priors='["length","repetition","perplexity","grounding"]'`).
+2. Neural mix (`rewrite=True`). Each purged sample gets the generator's greedy response to its instruction (the
+   generator is the seed-trained reference model); with the grounding ablation also the symbolically cleaned
+   response (ungrounded words removed). The candidate with the lowest reference NLL is kept if it passes every
+   enabled prior; otherwise the sample stays purged (weight 0). `rewrite=False` is the purge-only ablation.
 """
 from __future__ import annotations
 
@@ -23,11 +25,11 @@ import numpy as np
 
 from bench.api import register_method
 from bench.lm import encode_sft
-from tasks.sft.tasks import Selection
+from tasks.sft.contract import Selection
 
-from ._common import RefConfig, labelled, sample_mean, token_losses, train_reference
+from ._common import RefConfig, labelled, reference_losses, reference_model, sample_mean, token_losses
 
-PRIORS = ("length", "repetition", "grounding", "perplexity")
+PRIORS = ("length", "repetition", "perplexity")  # the default; "grounding" is an opt-in ablation
 
 
 class Config(RefConfig):
@@ -110,22 +112,17 @@ def flags(texts: list[tuple[str, str]], nll: np.ndarray, cfg: Config, ref_stats:
 @register_method("entp_repair", family="sft.sample_selection", config=Config, kind="method",
                  paper="Yang et al. (ENTP: neural-symbolic text purge-mix)")
 def entp_repair(data, cfg: Config, ctx):
-    """Purge samples flagged by statistical priors, then rebuild them (symbolic clean-up or generator rewrite)."""
+    """Purge samples flagged by statistical priors, then rebuild them with the seed-trained generator."""
     from bench.lm import greedy_generate as generate
 
     tok = data.tokenizer
-    pad = tok.pad_token_id
+    ref = reference_model(data, cfg)
 
-    def mean_nll(examples):  # mean response-token NLL of each example under the reference model
-        return sample_mean(token_losses(ref, examples, pad), [labelled(e) for e in examples])
+    def mean_nll(examples, losses=None):  # mean response-token NLL of each example under the reference model
+        losses = losses if losses is not None else token_losses(data, ref, examples)
+        return sample_mean(losses, [labelled(e) for e in examples])
 
-    def nll_of(pairs):
-        return mean_nll([encode_sft(tok, p, r, max_length=data.max_length) for p, r in pairs])
-
-    ref = train_reference(data.base, data.seed_examples, pad, cfg, ctx.rng)
-    nll = mean_nll(data.examples)
-    if not data.grounded_responses:  # the grounding prior only applies to pools whose responses transform the input
-        cfg = cfg.model_copy(update={"priors": [p for p in cfg.priors if p != "grounding"]})
+    nll = mean_nll(data.examples, reference_losses(data, ref))
     purged = flags(data.texts, nll, cfg)
     pool_stats = {"length": _stats(length_ratio(data.texts)), "perplexity": _stats(nll)}
     weights = (~purged).astype(np.float32)
@@ -135,15 +132,19 @@ def entp_repair(data, cfg: Config, ctx):
     if cfg.rewrite and len(idx):
         prompts = [data.texts[i][0] for i in idx]
         gen = generate(ref, tok, prompts, max_new_tokens=cfg.max_new_tokens or data.response_tokens)
-        cands = {"symbolic": [grounded_part(p, data.texts[i][1]) for p, i in zip(prompts, idx)],
-                 "neural": [" " + g.split("\n")[0].strip() if g.strip() else "" for g in gen]}
+        cands = {"neural": [" " + g.split("\n")[0].strip() if g.strip() else "" for g in gen]}
+        if "grounding" in cfg.priors:
+            cands["symbolic"] = [grounded_part(p, data.texts[i][1]) for p, i in zip(prompts, idx)]
         best = {}
         for name, rs in cands.items():
-            pairs = [(p, r if r else " ") for p, r in zip(prompts, rs)]
-            c_nll = nll_of(pairs)
-            ok = ~flags(pairs, c_nll, cfg, pool_stats) & np.array([bool(r.strip()) for r in rs])
+            ok_text = np.array([bool(r.strip()) for r in rs])
+            pairs = [(p, r if r.strip() else " .") for p, r in zip(prompts, rs)]
+            ex = [encode_sft(tok, p, r, max_length=data.max_length, truncation=True, name=f"candidate for {i}")
+                  for (p, r), i in zip(pairs, idx)]
+            c_nll = mean_nll(ex)
+            ok = ~flags(pairs, c_nll, cfg, pool_stats) & ok_text
             best[name] = (np.where(ok, c_nll, np.inf), rs)
-        chosen = {"symbolic": 0, "neural": 0}
+        chosen = {name: 0 for name in cands}
         for k, i in enumerate(idx):
             name = min(best, key=lambda n: best[n][0][k])
             if np.isfinite(best[name][0][k]):
@@ -151,4 +152,7 @@ def entp_repair(data, cfg: Config, ctx):
                 weights[i] = 1.0
                 chosen[name] += 1
         ctx.add_artifact("repaired_by", chosen)
+    if not (weights > 0).any():
+        weights[:] = 1.0  # every sample purged and none repaired: nothing to select against
+        ctx.add_artifact("fallback_full", True)
     return Selection(sample_weights=weights, responses=responses or None)

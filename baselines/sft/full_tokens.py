@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from bench.api import register_method
-from tasks.sft.tasks import Selection
+from tasks.sft.contract import Selection
 
 
 @register_method("full_tokens", family=("sft.token_selection", "sft.sample_selection"), kind="baseline")

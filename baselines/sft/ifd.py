@@ -7,20 +7,20 @@ import numpy as np
 
 from bench.api import register_method
 from bench.lm import encode_sft
-from tasks.sft.tasks import Selection
+from tasks.sft.contract import Selection
 
-from ._common import BudgetConfig, keep_top, labelled, sample_mean, token_losses, train_reference
+from ._common import BudgetConfig, keep_top, labelled, reference_losses, reference_model, sample_mean
 
 
 @register_method("ifd", family="sft.sample_selection", config=BudgetConfig, kind="baseline", paper="Li et al., NAACL 2024")
 def ifd(data, cfg: BudgetConfig, ctx):
     """Highest instruction-following difficulty first."""
     tok = data.tokenizer
-    pad = tok.pad_token_id
-    ref = train_reference(data.base, data.seed_examples, pad, cfg, ctx.rng)
-    cond = sample_mean(token_losses(ref, data.examples, pad), [labelled(e) for e in data.examples])
-    alone_ex = [encode_sft(tok, tok.eos_token, r, max_length=data.max_length) for _, r in data.texts]
-    alone = sample_mean(token_losses(ref, alone_ex, pad), [labelled(e) for e in alone_ex])
+    ref = reference_model(data, cfg)
+    cond = sample_mean(reference_losses(data, ref), [labelled(e) for e in data.examples])
+    alone_ex = [encode_sft(tok, tok.eos_token, r, max_length=data.max_length, name=f"response {i} alone")
+                for i, (_, r) in enumerate(data.texts)]
+    alone = sample_mean(reference_losses(data, ref, alone_ex), [labelled(e) for e in alone_ex])
     score = cond / np.maximum(alone, 1e-8)
     score = np.where(score < 1.0, score, -score)
     return Selection(sample_weights=keep_top(score, cfg.budget))

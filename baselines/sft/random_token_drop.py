@@ -4,7 +4,7 @@ import numpy as np
 
 from bench.api import register_method
 from bench.config import StrictConfig
-from tasks.sft.tasks import Selection
+from tasks.sft.contract import Selection
 
 
 class Config(StrictConfig):

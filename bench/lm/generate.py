@@ -8,6 +8,8 @@ def greedy_generate(model, tok, prompts: list[str], max_new_tokens: int = 16) ->
 
     tok.padding_side = "left"
     enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    dev = next(model.parameters()).device
+    enc = {k: v.to(dev) for k, v in enc.items()}
     with torch.no_grad():
         out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id,
                              eos_token_id=tok.eos_token_id)

@@ -10,7 +10,9 @@ LocalTask kinds and the document fields they read:
 - "multiple_choice": {"question", "choices": [str, ...], "label": int} -> acc (argmax of summed log-likelihood of
   " " + choice after the question) and acc_norm (length-normalised);
 - "generate_until": {"question", "answer"} -> exact_match of the greedy continuation, cut at `until` or EOS, against
-  `answer`, leading/trailing whitespace ignored.
+  `answer`, leading/trailing whitespace ignored; or, with `answer_regex` (e.g. `GSM8K_EXACT_MATCH`, lm-eval's gsm8k
+  recipe), exact match of the regex's first capture in the continuation against `answer` after lm-eval's
+  `regexes_to_ignore` / `ignore_case` normalisation.
 """
 from __future__ import annotations
 
@@ -25,6 +27,11 @@ from typing import Any, Literal, Sequence
 
 KINDS = ("multiple_choice", "generate_until")
 
+# lm-eval's gsm8k task (lm_eval/tasks/gsm8k/gsm8k.yaml, "strict-match"): the number after "#### " in the generation,
+# compared with the gold answer after dropping commas, "$", everything up to "#### " and a trailing ".".
+GSM8K_EXACT_MATCH = {"answer_regex": "#### (\\-?[0-9\\.\\,]+)",
+                     "regexes_to_ignore": (",", "\\$", "(?s).*#### ", "\\.$"), "ignore_case": True}
+
 
 @dataclass(frozen=True)
 class LocalTask:
@@ -33,6 +40,9 @@ class LocalTask:
     docs: Sequence[dict] = field(repr=False)
     until: tuple[str, ...] = ("\n",)
     max_gen_toks: int = 32
+    answer_regex: str | None = None  # generate_until: score the regex's first capture (lm-eval "regex" filter)
+    regexes_to_ignore: tuple[str, ...] = ("^\\s+", "\\s+$")
+    ignore_case: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -64,15 +74,21 @@ def _yaml(task: LocalTask, data_file: Path, cache_dir: Path) -> str:
                        "metric_list:\n"
                        "  - metric: acc\n    aggregation: mean\n    higher_is_better: true\n"
                        "  - metric: acc_norm\n    aggregation: mean\n    higher_is_better: true\n")
-    return head + ("output_type: generate_until\n"
-                   "doc_to_target: \"{{answer}}\"\n"
-                   "generation_kwargs:\n"
-                   f"  until: {json.dumps(list(task.until))}\n"
-                   "  do_sample: false\n"
-                   f"  max_gen_toks: {task.max_gen_toks}\n"
-                   "metric_list:\n"
-                   "  - metric: exact_match\n    aggregation: mean\n    higher_is_better: true\n"
-                   "    regexes_to_ignore: [\"^\\\\s+\", \"\\\\s+$\"]\n")
+    out = head + ("output_type: generate_until\n"
+                  "doc_to_target: \"{{answer}}\"\n"
+                  "generation_kwargs:\n"
+                  f"  until: {json.dumps(list(task.until))}\n"
+                  "  do_sample: false\n"
+                  f"  max_gen_toks: {task.max_gen_toks}\n"
+                  "metric_list:\n"
+                  "  - metric: exact_match\n    aggregation: mean\n    higher_is_better: true\n"
+                  f"    ignore_case: {json.dumps(task.ignore_case)}\n"
+                  f"    regexes_to_ignore: {json.dumps(list(task.regexes_to_ignore))}\n")
+    if task.answer_regex:
+        out += ("filter_list:\n  - name: \"extract\"\n    filter:\n"
+                f"      - function: \"regex\"\n        regex_pattern: {json.dumps(task.answer_regex)}\n"
+                "      - function: \"take_first\"\n")
+    return out
 
 
 @contextlib.contextmanager

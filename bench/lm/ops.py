@@ -13,6 +13,9 @@ def token_nll(model, batch: dict, reduction: str = "none"):
     import torch
     import torch.nn.functional as F
 
+    dev = next(model.parameters()).device
+    if batch["input_ids"].device != dev:
+        batch = {k: v.to(dev) if hasattr(v, "to") else v for k, v in batch.items()}
     out = model(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"))
     logits = out.logits[:, :-1, :].float()
     tgt = batch["labels"][:, 1:]

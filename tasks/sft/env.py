@@ -34,8 +34,11 @@ def noisy_response(xs: list[int], rng: np.random.Generator, filler_prob: float, 
 
 @dataclass
 class SFTData:
+    """Everything a task holds for one seed; methods get an `SFTView` of it (tasks/sft/contract.py) without the hidden
+    fields (noise labels, evaluation data)."""
+
     tokenizer: Any
-    base: Any  # the model before SFT (a copy is trained)
+    base: Any  # the model before SFT (copies are trained)
     examples: list[dict]  # encode_sft outputs of the training pool
     texts: list[tuple[str, str]]  # (prompt, response)
     seed_examples: list[dict]  # clean reference data
@@ -43,10 +46,15 @@ class SFTData:
     has_filler: np.ndarray = field(repr=False, default=None)  # hidden
     eval_lists: list[list[int]] = field(repr=False, default_factory=list)  # sorting task: held-out lists
     eval_pairs: list[tuple[str, str]] = field(repr=False, default_factory=list)  # other pools: held-out (prompt, gold)
-    max_length: int = 64  # token cap used to encode this pool (methods re-encoding text use the same)
+    max_length: int | None = 64  # the sequence limit the pool was encoded with (from the tokenizer / model)
     response_tokens: int = 16  # generation budget for a response (methods that rewrite responses)
-    grounded_responses: bool = False  # responses should consist of words of the instruction (a format prior)
     is_ideal: Callable[[int, str], bool] | None = field(repr=False, default=None)  # hidden: is a response ideal?
+    seed_texts: list[tuple[str, str]] = field(default_factory=list)
+    spec: Any = None  # bench.lm.ModelSpec of the fine-tuning (None: full fine-tuning of every weight)
+    trunk: Any = None  # bench.lm.FrozenTrunk of `base` when only its top layers train
+    judge: Any = None  # (model, tokenizer) a method may prompt (a pretrained LM), or None
+    extra: dict = field(repr=False, default_factory=dict)  # hidden: task-specific evaluation material
+    budget: Any = None  # contract.TrainBudget: how the harness trains on a selection
 
     def fingerprint(self) -> dict:
         return {"texts": self.texts, "seed": [e["input_ids"] for e in self.seed_examples], "eval": self.eval_lists,
@@ -55,7 +63,7 @@ class SFTData:
 
 def build(rng: np.random.Generator, n_train: int, n_seed: int, n_eval: int, filler_prob: float, bad_prob: float,
           model_seed: int) -> SFTData:
-    from bench.lm import encode_sft, tiny_causal_lm
+    from bench.lm import encode_sft, sequence_limit, tiny_causal_lm
 
     tok = toy.corpus_tokenizer()
     lists = toy.sample_lists(rng, n_train)
@@ -66,13 +74,15 @@ def build(rng: np.random.Generator, n_train: int, n_seed: int, n_eval: int, fill
         bad.append(b)
         fill.append(f)
     seed_lists = toy.sample_lists(rng, n_seed)
-    seed = [encode_sft(tok, toy.make_prompt(xs), toy.ideal(xs), max_length=64) for xs in seed_lists]
+    seed_texts = [(toy.make_prompt(xs), toy.ideal(xs)) for xs in seed_lists]
     base = tiny_causal_lm(len(tok), hidden=64, layers=2, heads=4, max_positions=64, seed=model_seed,
                           eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    ex = [encode_sft(tok, p, r, max_length=64) for p, r in texts]
+    limit = sequence_limit(tok, base)
+    seed = [encode_sft(tok, p, r, max_length=limit, name=f"seed {i}") for i, (p, r) in enumerate(seed_texts)]
+    ex = [encode_sft(tok, p, r, max_length=limit, name=i) for i, (p, r) in enumerate(texts)]
 
     def is_ideal(i: int, response: str) -> bool:
         return response.split() == toy.ideal(lists[i]).split()
 
     return SFTData(tok, base, ex, texts, seed, np.array(bad), np.array(fill), toy.sample_lists(rng, n_eval),
-                   grounded_responses=True, is_ideal=is_ideal)
+                   max_length=limit, is_ideal=is_ideal, seed_texts=seed_texts)

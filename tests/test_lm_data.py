@@ -1,0 +1,47 @@
+"""No silent truncation in the LM stack: sequence limits come from the tokenizer / model, an over-long pair is an
+error naming the example, and even opt-in truncation refuses to drop a whole response."""
+import pytest
+
+from bench.lm import SequenceTooLong, collate, encode_sft, sequence_limit, tiny_causal_lm, token_nll
+from tasks.common import sorting
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return sorting.corpus_tokenizer()
+
+
+def test_sequence_limit_comes_from_the_tokenizer_and_the_model(tok):
+    model = tiny_causal_lm(len(tok), hidden=16, layers=1, heads=2, max_positions=24, seed=0)
+    assert sequence_limit(tok) is None  # a BPE without a declared limit (model_max_length = 1e30)
+    assert sequence_limit(tok, model) == 24
+    tok.model_max_length = 20
+    try:
+        assert sequence_limit(tok, model) == 20 and sequence_limit(tok) == 20
+    finally:
+        tok.model_max_length = int(1e30)
+
+
+def test_an_over_long_pair_is_an_error_naming_the_example(tok):
+    prompt, response = "sort 3 1 2 :", " 1 2 3 4 5 6 7 8 9"
+    full = encode_sft(tok, prompt, response)
+    n_p = full["n_prompt"]
+    assert full["n_truncated"] == 0 and len(full["input_ids"]) > n_p + 3
+    with pytest.raises(SequenceTooLong, match=r"example 'pool 7'.*exceed the sequence limit 8"):
+        encode_sft(tok, prompt, response, max_length=8, name="pool 7")
+    # opt-in truncation keeps what fits and says how much it cut
+    cut = encode_sft(tok, prompt, response, max_length=n_p + 2, truncation=True)
+    assert len(cut["input_ids"]) == n_p + 2 and cut["n_truncated"] == len(full["input_ids"]) - n_p - 2
+    assert sum(x != -100 for x in cut["labels"]) == 2
+    # ... but never a response with no token left: that would train on nothing and report a zero loss
+    with pytest.raises(SequenceTooLong, match="no response token would be trained on"):
+        encode_sft(tok, prompt, response, max_length=n_p, truncation=True, name=3)
+
+
+def test_a_fully_truncated_response_would_have_given_a_zero_loss(tok):
+    """What the error prevents: the old cap silently produced examples without labels, whose loss is 0."""
+    model = tiny_causal_lm(len(tok), hidden=16, layers=1, heads=2, max_positions=64, seed=0)
+    ex = encode_sft(tok, "sort 3 1 2 :", " 1 2 3")
+    ex["labels"] = [-100] * len(ex["labels"])  # what truncating at the prompt boundary used to produce
+    nll, mask = token_nll(model, collate([ex], tok.pad_token_id))
+    assert int(mask.sum()) == 0 and float(nll.sum()) == 0.0
