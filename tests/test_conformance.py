@@ -20,7 +20,6 @@ FAMILIES_WITHOUT_CONTRACT_YET = {
     "label_noise.detection",
     "label_noise.imbalance",
     "label_noise.robust",
-    "preference",
     "sft.sample_selection",
     "sft.token_selection",
     "unlearning",

@@ -40,8 +40,10 @@ class TuneFields(StrictConfig):
     steps: int = Field(60, ge=1, description="optimiser steps of every method (the same budget for all)")
     batch_size: int = Field(16, ge=1, description="pairs per optimiser step")
     tuning: bool = Field(True, description="select lr / beta on the validation prompts (false: method config as given)")
-    tune_lr: list[float] = Field([5e-4, 2e-3], description="learning rates tried for every method")
-    tune_beta_scale: list[float] = Field([0.5, 2.0], description="multipliers of each method's own beta")
+    tune_lr: list[float] = Field([5e-4, 2e-3], min_length=1, strict=False,
+                                 description="learning rates tried for every method")
+    tune_beta_scale: list[float] = Field([0.5, 2.0], min_length=1, strict=False,
+                                         description="multipliers of each method's own beta")
     max_new_tokens: int = Field(16, ge=1, description="greedy decoding budget of the judged answers")
 
 

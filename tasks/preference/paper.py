@@ -61,8 +61,8 @@ class PaperPrefConfig(TuneFields, SortJudgeFields):
     warmup_lr: float = Field(2e-3, gt=0.0)
     steps: int = 12
     batch_size: int = 8
-    tune_lr: list[float] = [5e-4, 2e-3]
-    tune_beta_scale: list[float] = [1.0]
+    tune_lr: list[float] = Field([5e-4, 2e-3], min_length=1, strict=False)
+    tune_beta_scale: list[float] = Field([1.0], min_length=1, strict=False)
 
 
 def warmed_policy(cfg: PaperPrefConfig, cache_dir, tok_override=None):

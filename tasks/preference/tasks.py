@@ -84,12 +84,18 @@ def sorting_pairs(rng: np.random.Generator, lists: list[list[int]], noise: float
 
 
 class PrefSortConfig(TuneFields, SortJudgeFields):
-    n_pairs: int = Field(400, ge=2)
-    n_val: int = Field(48, ge=2, description="validation prompts (tuning only)")
-    n_eval: int = Field(100, ge=2, description="evaluation prompts")
+    n_pairs: int = Field(200, ge=2)
+    n_val: int = Field(64, ge=2, description="validation prompts (tuning only)")
+    n_eval: int = Field(200, ge=2, description="evaluation prompts")
     n_demos: int = Field(600, ge=1, description="noisy demonstrations of the SFT policy")
     demo_error: float = Field(0.5, ge=0.0, le=1.0)
     sft_steps: int = Field(200, ge=1)
+    steps: int = Field(24, ge=1, description="optimiser steps of every method (the same budget for all)")
+    batch_size: int = Field(8, ge=1, description="pairs per optimiser step")
+    tune_lr: list[float] = Field([1e-4, 3e-4], min_length=1, strict=False,
+                                 description="learning rates tried for every method")
+    tune_beta_scale: list[float] = Field([1.0, 4.0], min_length=1, strict=False,
+                                         description="multipliers of each method's own beta")
 
 
 class SortingPreference(SortingTaskMixin, PreferenceTask):
@@ -127,8 +133,8 @@ class SortingPreference(SortingTaskMixin, PreferenceTask):
                         extra={"judge": self.make_judge(cfg)})
 
     def smoke_params(self):
-        return {"n_pairs": 32, "n_val": 8, "n_eval": 16, "n_demos": 100, "sft_steps": 20, "steps": 4,
-                "batch_size": 8, "tuning": False}
+        return {"n_pairs": 16, "n_val": 4, "n_eval": 8, "n_demos": 48, "sft_steps": 8, "steps": 2,
+                "batch_size": 4, "max_new_tokens": 8, "tuning": False}
 
 
 register_task(SortingPreference("pref-sort"))
