@@ -287,3 +287,54 @@ def test_pretrained_tier_task_runs_end_to_end_on_a_stand_in_model(tmp_path):
         assert status == "ok", r.error
         assert 0.0 <= r.metrics["lc_win_rate"].value <= 100.0
     assert r.artifacts["samples"][0]["prompt"].startswith("<|im_start|>user\nSort in ascending order:")
+
+
+# -- the real-data task, with the hub faked on rows in the real schema ------------------------------------------------
+def _fake_hub(monkeypatch, n_uf=6, n_ae=12):
+    import datasets
+
+    words = "the model should explain each step of the derivation with care and cite the relevant facts".split()
+    rng = np.random.default_rng(0)
+
+    def text(n):
+        return " ".join(rng.choice(words, n))
+
+    uf = []
+    for i in range(n_uf):
+        prompt = f"Question {i}: " + text(120)  # UltraFeedback-length prompts (> 48 tokens: the old cut lost them)
+        c, r = text(80), text(40)
+        uf.append({"prompt": prompt, "prompt_id": f"{i:064x}",
+                   "chosen": [{"role": "user", "content": prompt}, {"role": "assistant", "content": c}],
+                   "rejected": [{"role": "user", "content": prompt}, {"role": "assistant", "content": r}],
+                   "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": c}],
+                   "score_chosen": 8.0, "score_rejected": float(4 + i % 5)})
+    ae = [{"instruction": f"Instruction {i}: " + text(20), "output": text(30), "generator": "gpt4_1106_preview",
+           "dataset": "helpful_base"} for i in range(n_ae)]
+
+    def load_dataset(path, name=None, split=None, revision=None, **kw):
+        if revision is None:
+            raise ValueError("no revision")
+        if path == "HuggingFaceH4/ultrafeedback_binarized" and split == "train_prefs":
+            return datasets.Dataset.from_list(uf)
+        if path == "tatsu-lab/alpaca_eval" and name == "alpaca_eval" and split == "eval":
+            return datasets.Dataset.from_list(ae)
+        raise FileNotFoundError(path)
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+
+
+def test_ultrafeedback_task_runs_on_a_faked_hub_with_full_length_pairs(tmp_path, monkeypatch):
+    _fake_hub(monkeypatch)
+    tiny = {"name": "tiny-llama", "finetune": "full"}
+    ov = (("model", tiny), ("judge", tiny), ("dataset_revision", "a" * 40), ("prompts_revision", "b" * 40),
+          ("n_pairs", 6), ("n_val", 4), ("n_eval", 6), ("steps", 2), ("batch_size", 2), ("max_new_tokens", 4),
+          ("tuning", False))
+    status, p = run_cell(Cell("pref-ultrafeedback", "dpo", 0, smoke=False, task_overrides=ov), tmp_path)
+    r = read_record(p)
+    assert status == "ok", r.error
+    assert 0 <= r.metrics["lc_win_rate"].value <= 100 and r.artifacts["dropped_long_pairs"] == 0
+
+    # unpinned revision: DataUnavailable, no silent default
+    status, p = run_cell(Cell("pref-ultrafeedback", "sft_model", 0, smoke=False,
+                              task_overrides=ov[:4] + (("dataset_revision", None),)), tmp_path)
+    assert status != "ok" and "pin a dataset revision" in (read_record(p).error or "")

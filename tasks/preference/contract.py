@@ -104,8 +104,10 @@ CONTRACT = register_contract(Contract(
                           ranked=False),),
     null_method="sft_model",
     easy_task="pref-sort",
-    # the easy instance: near-clean labels, one conservative grid point (lr 1e-4, 5x each method's beta), 300 judged
-    # prompts so that LC's L1 fit does not shrink a real gain to exactly 50
+    # the easy instance: near-clean labels, one conservative grid point (lr 1e-4, each method's own beta), 300 judged
+    # prompts so that LC's L1 fit does not shrink a real gain to exactly 50. Measured (3 seeds, mean LC vs 50): dpo
+    # 52.2, ipo 52.3, cdpo 52.1, robust_dpo 51.4, mixdpo 52.9, kto 52.3, orpo 52.0 beat the null; simpo 49.9 does not
+    # (nor with 5x beta: 49.3) -- a measured failure of reference-free SimPO here, see docs/preference.md.
     easy_overrides=(("annotator_noise", 0.05), ("n_pairs", 96), ("n_eval", 300), ("steps", 24), ("batch_size", 8),
-                    ("tune_lr", (1e-4,)), ("tune_beta_scale", (5.0,))),
+                    ("tune_lr", (1e-4,)), ("tune_beta_scale", (1.0,))),
 ))

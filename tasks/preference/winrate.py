@@ -65,6 +65,9 @@ def lc_win_rate(pref, len_model, len_baseline, n_splits: int = 5) -> dict:
     sd = d.std(ddof=1) if len(d) > 1 else 0.0
     x = np.tanh(d / sd) if sd > 0 else np.zeros_like(d)
     n = len(p)
+    if n < 2:
+        raise ValueError("the LC win rate needs at least 2 judged instructions")
+    n_splits = min(n_splits, n)  # alpaca_eval's 5 folds need 5 instructions; fewer (smoke sizes): one per fold
     X = np.column_stack([x, np.ones(n)])
     X2 = np.vstack([X, X])
     y2 = np.concatenate([np.ones(n, dtype=int), np.zeros(n, dtype=int)])
