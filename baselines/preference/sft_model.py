@@ -5,5 +5,5 @@ from bench.api import register_method
 
 @register_method("sft_model", family="preference", kind="null")
 def sft_model(data, cfg, ctx):
-    """No preference training: the SFT policy itself (win rate and LC win rate exactly 50 against itself)."""
+    """No preference training: the SFT policy itself (its answers are the baseline's: win rate and LC exactly 50)."""
     return data.policy
