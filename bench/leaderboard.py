@@ -1,201 +1,40 @@
 """Leaderboard: rebuilt from result records only, deterministically (same records -> byte-identical file).
 
-One table per (task, task version). Each row is a (method, config hash) with mean ± std over seeds (sample std,
-ddof=1), the seed count and a rank. Ranks are tie-aware: a row's rank is 1 + the number of rows whose interval
-[mean - std, mean + std] lies entirely on the better side of its own; rows sharing a rank are marked '='.
-Smoke and failed records never rank; reference and oracle methods are shown but not ranked.
+One table per (task, task version); the tables, their paired-test ranks and the family summaries are built and
+rendered by bench/tables.py (statistics in bench/stats.py, rules in docs/statistics.md). Smoke and failed records
+never rank; reference and oracle methods are shown but not ranked.
+
+Input comes from bench.validate.intake only (the one validation path, shared with submit, validate, verify and the
+site): records that fail a check are listed under "Records rejected" with their reason, records of a non-default
+task config get a separate "non-standard protocol" table, records of superseded task versions or schema 1 are counted
+as history, and rows re-run by `dcai-bench verify` are marked (bench.verify.verified_rows). Every string from a record
+is escaped (bench.escape) before it reaches the markdown.
 """
 from __future__ import annotations
 
-import math
-import statistics
-from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
-from .api import UNRANKED_KINDS
-from .records import Record, RecordError, atomic_write_text, scan
-from .registry import TASKS, discover
+from .records import Record, RecordError, atomic_write_text
+from .tables import (HEADER, Inputs, Row, Table, build_tables, inputs_from_intake, read_inputs, rejected_pairs,
+                     render_leaderboard)
 
-HEADER = "# dcai-bench leaderboard"
-
-
-@dataclass
-class Row:
-    label: str
-    method: str
-    kind: str
-    config_hash: str
-    n: int
-    stats: dict[str, tuple[float | None, float | None]]  # metric -> (mean, std)
-    rank: int | None = None
-    tied: bool = False
-
-
-def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
-    vals = [v for v in values if v is not None]
-    if not vals:
-        return None, None
-    m = math.fsum(vals) / len(vals)
-    s = statistics.stdev(vals) if len(vals) > 1 else 0.0
-    return m, s
-
-
-def assign_ranks(rows: list[Row], metric: str, direction: str) -> None:
-    """Tie-aware ranks over rankable rows (see module doc). Rows without a value get no rank."""
-    sign = 1.0 if direction == "max" else -1.0
-    ranked = [r for r in rows if r.kind not in UNRANKED_KINDS and r.stats.get(metric, (None, None))[0] is not None]
-    iv = {}
-    for r in ranked:
-        m, s = r.stats[metric]
-        lo, hi = sign * m - (s or 0.0), sign * m + (s or 0.0)  # in "higher is better" orientation
-        iv[id(r)] = (lo, hi)
-    for r in ranked:
-        lo, _ = iv[id(r)]
-        r.rank = 1 + sum(1 for o in ranked if o is not r and iv[id(o)][0] > iv[id(r)][1])
-    counts: dict[int, int] = defaultdict(int)
-    for r in ranked:
-        counts[r.rank] += 1  # type: ignore[index]
-    for r in ranked:
-        # tied: shares its rank, or its interval overlaps a row with a different rank
-        r.tied = counts[r.rank] > 1 or any(  # type: ignore[index]
-            o is not r and not (iv[id(o)][0] > iv[id(r)][1] or iv[id(r)][0] > iv[id(o)][1]) for o in ranked)
-
-
-def _fmt(m: float | None, s: float | None, n: int) -> str:
-    if m is None:
-        return "—"
-    if n <= 1:
-        return f"{m:.4f}"
-    return f"{m:.4f} ± {s:.4f}"
-
-
-def _row_labels(configs: dict[tuple[str, str], dict]) -> dict[tuple[str, str], str]:
-    """A method with one setting is labelled by its name; several settings of one method are told apart by the
-    method-config keys whose values differ (e.g. `flat (divergence=js)`), else by a config-hash prefix."""
-    by_method: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for key in configs:
-        by_method[key[0]].append(key)
-    out = {}
-    for m, keys in by_method.items():
-        if len(keys) == 1:
-            out[keys[0]] = m
-            continue
-        mcs = [configs[k].get("method_config", {}) for k in keys]
-        diff = sorted({k for mc in mcs for k in mc if len({repr(x.get(k)) for x in mcs}) > 1})
-        labels = {k: f"{m} ({', '.join(f'{d}={mc.get(d)}' for d in diff)})" for k, mc in zip(keys, mcs)} if diff else {}
-        for k in keys:
-            lab = labels.get(k)
-            out[k] = lab if lab and list(labels.values()).count(lab) == 1 else f"{m} [cfg {k[1][:8]}]"
-    return out
-
-
-def build_tables(records: list[Record]) -> dict[tuple[str, str, str], tuple[list[Row], dict[str, int], list[str], dict[str, str], str]]:
-    """(family, task, version) -> (rows, excluded counts, metric order, directions, primary)."""
-    groups: dict[tuple[str, str, str], list[Record]] = defaultdict(list)
-    for r in records:
-        groups[(r.family, r.task, r.task_version)].append(r)
-    out = {}
-    for key in sorted(groups):
-        recs = groups[key]
-        excluded = {"smoke": sum(r.status == "smoke" for r in recs), "failed": sum(r.status == "failed" for r in recs)}
-        ok = [r for r in recs if r.rankable]
-        primary = sorted({r.primary_metric for r in recs})[0]
-        directions: dict[str, str] = {}
-        for r in sorted(ok, key=lambda r: (r.method, r.config_hash, r.seed_index)):
-            for name, mv in r.metrics.items():
-                directions.setdefault(name, mv.direction)
-        task = TASKS._items.get(key[1])  # registry metadata when the task is known (never required)
-        if task is not None and task.version == key[2]:
-            order = [m.name for m in task.metrics if m.name in directions]
-            order += sorted(set(directions) - set(order))
-        else:
-            order = sorted(directions)
-        if primary in order:
-            order.remove(primary)
-        order.insert(0, primary)
-        by_cfg: dict[tuple[str, str], list[Record]] = defaultdict(list)
-        for r in ok:
-            by_cfg[(r.method, r.config_hash)].append(r)
-        labels = _row_labels({k: v[0].config for k, v in by_cfg.items()})
-        rows = []
-        for (m, h), rs in sorted(by_cfg.items()):
-            rs = sorted(rs, key=lambda r: r.seed_index)
-            stats = {name: _mean_std([r.metrics[name].value for r in rs if name in r.metrics]) for name in order}
-            label = labels[(m, h)]
-            rows.append(Row(label, m, rs[0].method_kind, h, len({r.seed_index for r in rs}), stats))
-        assign_ranks(rows, primary, directions.get(primary, "max"))
-        sign = 1.0 if directions.get(primary, "max") == "max" else -1.0
-        rows.sort(key=lambda r: (r.rank is None, r.rank or 0,
-                                 -(sign * r.stats[primary][0]) if r.stats[primary][0] is not None else 0.0, r.label))
-        out[key] = (rows, excluded, order, directions, primary)
-    return out
+__all__ = ["HEADER", "Row", "Table", "build_tables", "render", "render_intake", "rebuild"]
 
 
 def render(records: list[Record], problems: list[RecordError], root: Path | None = None) -> str:
-    discover()
-    lines = [HEADER, "",
-             "Generated by `dcai-bench leaderboard` from the records in `results/`; do not edit by hand.",
-             "Cells: mean ± sample std over seeds; n = seeds. Rank = 1 + rows whose mean±std interval is entirely better;",
-             "`=` marks a row whose interval overlaps another row's (a statistical tie). Reference/oracle rows (†) are not ranked.",
-             "Smoke and failed records never rank.", ""]
-    tables = build_tables(records)
-    fam = None
-    for (family, task, version), (rows, excluded, order, directions, primary) in tables.items():
-        if family != fam:
-            lines += [f"## {family}", ""]
-            fam = family
-        t = TASKS._items.get(task)
-        lines.append(f"### {task} (v{version})")
-        lines.append("")
-        if t is not None and t.version == version:
-            if t.description:
-                lines.append(t.description)
-            ds = t.dataset
-            rev = f" @ `{ds.revision}`" if ds.revision else ""
-            lines.append(f"Data: `{ds.id}`{rev}" + (f"; offline default: {ds.offline_default}" if ds.offline_default else ""))
-            lines.append("")
-        arrows = {m: ("↑" if directions.get(m, "max") == "max" else "↓") for m in order}
-        head = ["rank", "method", "n"] + [f"{m} {arrows[m]}" + (" (primary)" if m == primary else "") for m in order]
-        lines.append("| " + " | ".join(head) + " |")
-        lines.append("|" + "|".join(["---"] * len(head)) + "|")
-        for r in rows:
-            if r.rank is None:
-                rank = "—"
-            else:
-                rank = f"{r.rank}{'=' if r.tied else ''}"
-            label = r.label + (" †" if r.kind in UNRANKED_KINDS else "")
-            cells = [rank, label, str(r.n)] + [_fmt(*r.stats[m], r.n) for m in order]
-            lines.append("| " + " | ".join(cells) + " |")
-        if not rows:
-            lines.append("| — | (no ranked records) | 0 |" + " |" * (len(head) - 3))
-        notes = [f"{v} {k}" for k, v in excluded.items() if v]
-        if notes:
-            lines.append("")
-            lines.append(f"Not ranked: {', '.join(notes)} record(s).")
-        lines.append("")
-    if not tables:
-        lines += ["(no records yet)", ""]
-    if problems:
-        lines += ["## Records rejected", "", "These files are torn, invalid or misplaced and were not used:", ""]
-        for p in sorted(problems, key=str):
-            path = Path(p.path) if p.path else None
-            if path is not None and root is not None:
-                try:
-                    path = path.resolve().relative_to(root.resolve())
-                except ValueError:
-                    pass
-            reason = str(p).split(": ", 1)[-1].splitlines()[0]
-            lines.append(f"- `{path}`: {reason}")
-        lines.append("")
-    return "\n".join(lines).rstrip("\n") + "\n"
+    """The leaderboard of these records (every record ranks per task and version) and rejected files."""
+    return render_leaderboard(Inputs(list(records), rejected=rejected_pairs(problems, root)))
+
+
+def render_intake(intake: object, results_dir: Path) -> str:
+    """The leaderboard of an Intake (bench.validate) of results_dir, e.g. one staged in memory by `submit`."""
+    return render_leaderboard(inputs_from_intake(intake, Path(results_dir), root=Path(results_dir).parent))
 
 
 def rebuild(results_dir: Path, out: Path, check: bool = False) -> tuple[bool, str]:
     """Render the leaderboard for results_dir. check=True: compare with `out` instead of writing.
     Returns (up_to_date_or_written, text)."""
-    pairs, problems = scan(results_dir)
-    text = render([r for _, r in pairs], problems, root=Path(results_dir).parent)
+    text = render_leaderboard(read_inputs(results_dir, root=Path(results_dir).parent))
     if check:
         return out.exists() and out.read_text() == text, text
     if not out.exists() or out.read_text() != text:

@@ -156,9 +156,33 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _hwm_mb() -> float | None:
+    """The kernel's peak-RSS mark of this process (VmHWM), in MB; None where /proc has none."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _reset_hwm() -> bool:
+    """Reset the peak-RSS mark to the current RSS (Linux >= 4.0: write 5 to /proc/self/clear_refs)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return _hwm_mb() is not None
+
+
 class PeakMemory:
-    """Samples this process's resident memory in a background thread while a cell runs (peak over the cell,
-    not the process high-water mark); also the CUDA peak when a GPU is used."""
+    """Peak resident memory of this process while a cell runs (peak over the cell, not the process high-water mark);
+    also the CUDA peak when a GPU is used. Where the kernel lets the peak-RSS mark be reset (Linux), it is reset at
+    the start and read at the end: exact, and free. Elsewhere a background thread samples the RSS every `interval`
+    seconds (a 50 ms sampler slowed a Python-heavy training loop by ~10% CPU: benchmarks/harness_overhead.py)."""
 
     def __init__(self, interval: float = 0.05):
         self.interval = interval
@@ -174,6 +198,7 @@ class PeakMemory:
 
     def __enter__(self) -> "PeakMemory":
         self.peak_rss_mb = _rss_mb()
+        self._exact = _reset_hwm()
         try:
             import torch
 
@@ -181,12 +206,16 @@ class PeakMemory:
                 torch.cuda.reset_peak_memory_stats()
         except ImportError:  # pragma: no cover
             pass
-        self._thread.start()
+        if not self._exact:
+            self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        if self._exact:
+            self.peak_rss_mb = max(self.peak_rss_mb, _hwm_mb() or 0.0)
+        else:
+            self._stop.set()
+            self._thread.join()
         self.peak_rss_mb = max(self.peak_rss_mb, _rss_mb())
         try:
             import torch

@@ -22,7 +22,7 @@ from .errors import BenchError, ConfigError
 from .contract import CONTRACTS, ContractError
 from .provenance import PeakMemory, environment, source_hashes
 from .records import SCHEMA_VERSION, RecordError, read_record, relpath_for, write_record
-from .registry import METHODS, TASKS, discover
+from .registry import METHODS, TASKS, discover, discover_for
 from .seeding import cell_seed, data_seed, seed_everything
 
 DEFAULT_RESULTS = Path(os.environ.get("DCAI_RESULTS_DIR", Path(__file__).resolve().parent.parent / "results"))
@@ -95,7 +95,7 @@ def run_cell(cell: Cell, results_dir: Path = DEFAULT_RESULTS, force: bool = Fals
 
     Config errors (unknown key, wrong type, method not applicable) raise before anything is written.
     """
-    discover()
+    discover_for(tasks=[cell.task], methods=[cell.method])
     task, method, tcfg, mcfg, resolved = cell.resolve()
     chash = config_hash(resolved)
     path = Path(results_dir) / relpath_for(task.name, task.version, method.name, chash, cell.seed_index)
@@ -184,7 +184,8 @@ SUITES = ("smoke", "full", "extended", "paper")
 
 def plan(tasks: Iterable[str] | None = None, methods: Iterable[str] | None = None, seeds: int | None = None,
          suite: str | None = None, smoke: bool = False,
-         task_overrides: dict[str, Any] | None = None, method_overrides: dict[str, Any] | None = None) -> list[Cell]:
+         task_overrides: dict[str, Any] | None = None, method_overrides: dict[str, Any] | None = None,
+         per_method_overrides: dict[str, dict[str, Any]] | None = None) -> list[Cell]:
     """Cells for the chosen tasks (names or globs) x applicable methods (names or globs) x seed indices.
 
     suite='smoke'    -> every task in the smoke suite, 1 seed, smoke sizes, status 'smoke' (never ranked).
@@ -194,8 +195,16 @@ def plan(tasks: Iterable[str] | None = None, methods: Iterable[str] | None = Non
     suite='paper'    -> the pretrained-model tier of the LM families (tasks marked 'paper').
     Seeds: `seeds` if given; else 1 for smoke; else, in the full suite, the task's `full_suite_seeds` when it sets
     fewer than its protocol's `default_seeds`; else `default_seeds`.
+    Overrides: `task_overrides` apply to every task, `method_overrides` to every selected method (each must have
+    every key), `per_method_overrides[name]` to that method only (it must be among the selected methods).
     """
-    discover()
+    if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
+        raise ConfigError(f"seeds must be a whole number >= 1, got {seeds!r}")
+    exact = lambda pats: [p for p in pats or [] if not any(c in p for c in "*?[")]  # noqa: E731
+    if suite is None and tasks and len(exact(tasks)) == len(list(tasks)):
+        discover_for(tasks=exact(tasks), methods=exact(methods))  # only these tasks' families are imported
+    else:
+        discover()
     if suite is not None:
         if suite not in SUITES:
             raise ConfigError(f"unknown suite '{suite}' (choose {' or '.join(SUITES)})")
@@ -215,7 +224,15 @@ def plan(tasks: Iterable[str] | None = None, methods: Iterable[str] | None = Non
             method_filter.update(METHODS.match(pat))
     cells: list[Cell] = []
     tov = tuple(sorted((task_overrides or {}).items()))
-    mov = tuple(sorted((method_overrides or {}).items()))
+    per_method = per_method_overrides or {}
+    for name in per_method:
+        if name not in METHODS:
+            discover()  # a method of another family: its registration, or an error with the closest name
+            METHODS.get(name)
+
+    def mov(m: str) -> tuple[tuple[str, Any], ...]:
+        return tuple(sorted({**(method_overrides or {}), **per_method.get(m, {})}.items()))
+
     for tname in sorted(task_names):
         task = TASKS.get(tname)
         applicable = [m.name for m in methods_for(task)]
@@ -233,7 +250,18 @@ def plan(tasks: Iterable[str] | None = None, methods: Iterable[str] | None = Non
             n = task.default_seeds
         for m in chosen:
             for i in range(n):
-                cells.append(Cell(tname, m, i, smoke, tov, mov))
+                cells.append(Cell(tname, m, i, smoke, tov, mov(m)))
+    selected = {c.method for c in cells}
+    unused = sorted(set(per_method) - selected)
+    if unused:
+        raise ConfigError(f"config override for method '{unused[0]}', which is not among the selected methods "
+                          f"({', '.join(sorted(selected)) or 'none'})")
+    for key in sorted(method_overrides or {}):
+        lacking = sorted(m for m in selected if key not in METHODS.get(m).config_cls.model_fields)
+        if lacking:
+            raise ConfigError(f"method config of '{lacking[0]}': key '{key}': unknown key (an override of every "
+                              f"selected method, and {', '.join(repr(m) for m in lacking)} lack it; scope it to one "
+                              f"method: --set METHOD.{key}=VALUE; keys: `dcai-bench list --config METHOD`)")
     # validate every config before running anything (bad keys fail fast, nothing written)
     for c in {(c.task, c.method): c for c in cells}.values():
         c.resolve()

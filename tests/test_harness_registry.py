@@ -48,3 +48,48 @@ def test_cli_list_shows_family_tasks_and_methods(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "toy.classification" in out and "task   toy-digits" in out and "method majority [null]" in out
+
+
+def test_a_cell_imports_only_its_own_family():
+    """With the discovery index (written by this session's full discovery), planning the toy task in a fresh process
+    imports the toy family's modules (all three methods are planned) and no other family's."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from bench import registry
+
+    assert registry._read_index() is not None, "the session's full discovery (conftest) writes the discovery index"
+    code = ("import sys; from bench.runner import plan; "
+            "cells = plan(tasks=['toy-digits'], seeds=1); assert len(cells) == 3, cells; "
+            "print(sorted({m.split('.')[1] for m in sys.modules if m.startswith(('tasks.', 'baselines.'))}))")
+    root = Path(__file__).resolve().parent.parent
+    p = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert p.stdout.strip().splitlines()[-1] == "['toy']"
+
+
+def test_the_discovery_index_goes_stale_when_a_module_changes(tmp_path, monkeypatch):
+    import os
+    import sys
+
+    from bench import registry
+
+    pkg = tmp_path / "dx_probe_pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("x = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "_PACKAGES", ("dx_probe_pkg",))
+    fp = registry._fingerprint()
+    assert registry._fingerprint() == fp
+    (pkg / "a.py").write_text("x = 22\n")  # size changes
+    fp2 = registry._fingerprint()
+    assert fp2 != fp
+    os.utime(pkg / "a.py", ns=(1, 1))  # same size, another mtime
+    assert registry._fingerprint() != fp2
+    fp3 = registry._fingerprint()
+    (pkg / "sub").mkdir()
+    (pkg / "sub" / "b.py").write_text("")  # a new module
+    assert registry._fingerprint() != fp3
+    sys.modules.pop("dx_probe_pkg", None)

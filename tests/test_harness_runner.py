@@ -106,3 +106,21 @@ def test_wandb_offline_logging(tmp_path, monkeypatch, echo_task):
     status, _ = run_cell(Cell("test-echo", "echo_a", 0), tmp_path / "res", wandb_project="dcai-test")
     assert status == "ok"
     assert list((tmp_path / "wb").rglob("*.wandb")), "an offline wandb run file was written"
+
+
+def test_peak_memory_sees_a_short_spike():
+    """A 200 MB allocation that lives for milliseconds is in the cell's peak (the kernel's reset peak-RSS mark), and a
+    spike before the cell is not."""
+    import numpy as np
+
+    from bench.provenance import PeakMemory, _reset_hwm
+
+    if not _reset_hwm():
+        pytest.skip("this kernel does not let a process reset its peak-RSS mark (the sampler is used instead)")
+    before = np.ones(50_000_000)  # 400 MB, freed before the cell starts
+    del before
+    with PeakMemory() as mem:
+        start = mem.peak_rss_mb
+        spike = np.ones(25_000_000)  # 200 MB for a moment
+        del spike
+    assert 180 < mem.peak_rss_mb - start < 300, (start, mem.peak_rss_mb)

@@ -16,14 +16,15 @@ from bench.submit import submit
 def setup(tmp_path):
     """An existing results dir + leaderboard, and a separate dir of 3 new records (knn) to submit."""
     res, new = tmp_path / "results", tmp_path / "new"
-    run_sweep(plan(tasks=["toy-digits"], methods=["majority"]), res, progress=False)
+    run_sweep(plan(tasks=["toy-digits"], methods=["majority"], seeds=3), res, progress=False)
     lb = tmp_path / "leaderboard.md"
     rebuild(res, lb)
-    s = run_sweep(plan(tasks=["toy-digits"], methods=["knn"]), new, progress=False)
+    s = run_sweep(plan(tasks=["toy-digits"], methods=["knn"], seeds=3), new, progress=False)
     files = []
     for p in s.paths:  # fake a committed code version (tests may run on an uncommitted tree)
         body = json.loads(p.read_text())
         body["provenance"]["git_sha"] = body["provenance"]["git_sha"] or "0" * 40
+        body["provenance"]["git_dirty"] = False
         dst = tmp_path / p.name
         dst.write_text(json.dumps(seal(body)))
         files.append(dst)
@@ -67,6 +68,7 @@ def test_rejections_name_the_field_and_file_and_change_nothing(setup, tmp_path):
     (lambda b: b["metrics"]["accuracy"].update(direction="min"), "direction must be 'max'", "metrics.accuracy.direction"),
     (lambda b: b["metrics"]["accuracy"].update(value="high"), "valid number", "metrics.accuracy.value"),
     (lambda b: b["config"]["method_config"].update(k=7), "hash of the stored config", "config_hash"),
+    (lambda b: b["config"]["method_config"].update(junk=1), "key 'junk': unknown key", "config.method_config"),
     (lambda b: b["provenance"].update(git_sha=None), "code version", "provenance.git_sha"),
     (lambda b: b["provenance"].pop("hardware"), "required", "provenance.hardware"),
     (lambda b: b.update(surprise=1), "unknown field", "surprise"),
@@ -92,7 +94,7 @@ def test_duplicates_refused(setup):
     shutil.copy(files[0], dup)
     _rejects(files + [dup], res, lb, "duplicate of", "seed_index")
     submit(files, res, lb)
-    _rejects(files[:1], res, lb, "already exists", "seed_index")
+    _rejects(files[:1], res, lb, "may not add seeds to an existing row", "seed_index")
 
 
 def test_cli_validate_and_submit_exit_codes(setup, capsys):

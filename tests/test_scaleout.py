@@ -49,29 +49,48 @@ def test_submitit_executor_gives_the_serial_results(tmp_path, monkeypatch):
     assert {read_record(p).provenance.executor for p in dist.paths} == {"slurm"}
 
 
-def test_kill_9_mid_sweep_then_resume_gives_a_byte_identical_leaderboard(tmp_path):
-    args = ["--task", "adc-robust-digits-sym40", "--method", "ce", "--seeds", "5", "--quiet"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    ref = tmp_path / "ref"
-    subprocess.run([sys.executable, "-m", "bench", "run", *args, "--results-dir", str(ref)], cwd=ROOT, env=env,
-                   check=True, capture_output=True, timeout=600)
-    res = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "bench", "run", *args, "--results-dir", str(res)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline and len(list(res.rglob("*-s*.json"))) < 2:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    done = len(list(res.rglob("*-s*.json")))
-    assert 2 <= done < 5, "the sweep was killed in the middle"
-    out = subprocess.run([sys.executable, "-m", "bench", "run", *args, "--results-dir", str(res)], cwd=ROOT, env=env,
-                         check=True, capture_output=True, text=True, timeout=600).stdout
-    assert f"skipped={done}" in out
+def test_kill_9_mid_sweep_then_resume_gives_a_byte_identical_leaderboard(tmp_path, monkeypatch, capsys):
+    """A sweep killed with SIGKILL in the middle of a cell (here: the third of five, which blocks until killed) leaves
+    the finished cells' records intact; the resumed sweep skips them and ends with the leaderboard of an uninterrupted
+    sweep. Reference and resume run in this process; only the killed sweep is a separate process."""
+    import importlib
+
+    from bench.cli import main
+    from bench.registry import METHODS
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    monkeypatch.delenv("DCAI_TEST_BLOCK_AT", raising=False)
+    importlib.import_module("_blocking_method")
+    args = ["run", "--task", "toy-digits", "--method", "blocking_knn", "--seeds", "5", "--quiet"]
+    try:
+        ref = tmp_path / "ref"
+        assert main([*args, "--results-dir", str(ref)]) == 0
+        res, marker = tmp_path / "killed", tmp_path / "blocked"
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "DCAI_TEST_BLOCK_AT": "2", "DCAI_TEST_MARKER": str(marker)}
+        code = ("import sys; sys.path.insert(0, 'tests'); import _blocking_method; from bench.cli import main; "
+                f"sys.exit(main({[*args, '--results-dir', str(res)]!r}))")
+        proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        deadline = time.time() + 300
+        while time.time() < deadline and not marker.exists() and proc.poll() is None:
+            time.sleep(0.05)
+        assert marker.exists(), f"the sweep never reached the blocking cell: {proc.stderr.read()[-2000:]!r}"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stderr.close()
+        assert proc.returncode == -signal.SIGKILL
+        assert sorted(p.name[-8:] for p in res.rglob("*.json")) == ["-s0.json", "-s1.json"]
+        assert main([*args, "--results-dir", str(res)]) == 0
+        out = capsys.readouterr().out
+        assert "skipped=2" in out and "ok=3" in out
+    finally:
+        METHODS.remove("blocking_knn")
+        sys.path.remove(str(ROOT / "tests"))
     rebuild(ref, tmp_path / "ref.md")
     rebuild(res, tmp_path / "res.md")
     assert (tmp_path / "ref.md").read_bytes() == (tmp_path / "res.md").read_bytes()
     assert "Records rejected" not in (tmp_path / "res.md").read_text()
+    assert not [p for p in res.rglob("*") if p.name.endswith(".tmp")]
 
 
 def test_committed_results_put_null_baselines_below_the_best_method_and_never_rank_oracles():

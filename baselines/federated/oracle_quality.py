@@ -1,23 +1,34 @@
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 
 from bench.api import register_method
+from bench.config import StrictConfig
+from tasks.federated.contract import FLView, Mechanism, RoundView
 
-from ._mech import Mechanism, reported_sizes
+
+class Config(StrictConfig):
+    reward_grid: tuple[float, ...] = Field((0.0, 0.0025, 0.005, 0.01, 0.02, 0.04),
+                                           description="reward levels the leader chooses among")
 
 
 class OracleQuality(Mechanism):
-    needs_truth = True
+    def __init__(self, reward_grid: tuple[float, ...]):
+        self.reward_grid = tuple(reward_grid)
 
-    def aggregate(self, pids, updates, hists, W_global, X_probe, truth):
-        moved = np.array([not np.allclose(u, W_global) for u in updates])
-        q = np.array([truth[p] == "honest" for p in pids]) & moved
-        w = reported_sizes(hists) * q
-        return (w if w.sum() > 0 else reported_sizes(hists)), q.astype(float)
+    def score(self, view: RoundView) -> np.ndarray:
+        t = view.truth
+        n = t.n_used.astype(float)
+        return n / max(n.mean(), 1e-12) * t.label_quality  # correct labels contributed, relative to the mean size
+
+    def weights(self, view: RoundView, scores: np.ndarray) -> np.ndarray:
+        t = view.truth
+        return t.n_used * t.label_quality ** 2
 
 
-@register_method("oracle_quality", family="federated.incentives", kind="oracle")
-def oracle_quality(data, cfg, ctx):
-    """Knows which clients are honest (never ranked): aggregates and pays only honest clients that did the work."""
-    return OracleQuality()
+@register_method("oracle_quality", family="federated.incentives", config=Config, kind="oracle",
+                 privileges={"truth"})
+def oracle_quality(data: FLView, cfg: Config, ctx):
+    """Sees the clients' true label quality (never ranked): pays per correct label, weights n * quality^2."""
+    return OracleQuality(cfg.reward_grid)

@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from sklearn.linear_model import LogisticRegression
 
+from pydantic import Field
+
 from bench.api import register_method
 from bench.config import StrictConfig
 
 
 class Config(StrictConfig):
-    C: float = 1.0
-    max_iter: int = 500
+    C: float = Field(1.0, gt=0.0, description="inverse L2 regularisation strength")
+    max_iter: int = Field(500, ge=1, description="maximum lbfgs iterations")
 
 
 @register_method("logistic_regression", family="toy.classification", config=Config, kind="baseline")

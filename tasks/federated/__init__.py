@@ -1,8 +1,10 @@
-"""Federated-learning track: convergence and incentives with heterogeneous / low-quality clients (Pang et al., 2025),
-run on Flower's simulation engine."""
+"""Federated-learning track: incentives for high-quality participation (Pang, Wei, Hua et al., 2025) as a Stackelberg
+game between the server's mechanism and effort-choosing clients, trained with FedAvg on Flower."""
 from bench.api import register_family
 
+from . import contract  # noqa: F401  (registers the family contract)
+
 register_family("federated.incentives",
-                "A server mechanism scores and weights clients each FedAvg round (Flower simulation); some clients "
-                "are low-effort (noisy labels, tiny data, free-riding)",
-                output="a Mechanism: weights(round_info) -> aggregation weights and client scores")
+                "The server (leader) announces a mechanism and a reward level; clients (followers) choose effort "
+                "(data amount, label cleaning) at a convex cost; FedAvg on Flower with the chosen effort",
+                output="a Mechanism (tasks/federated/contract.py): score and weight the participants each round")
