@@ -23,7 +23,6 @@ FAMILIES_WITHOUT_CONTRACT_YET = {
     "preference",
     "sft.sample_selection",
     "sft.token_selection",
-    "unlearning",
 }
 
 FAMILIES = task_families()

@@ -25,7 +25,8 @@ def test_truth_ratio_is_the_geometric_mean_of_perturbed_over_paraphrase():
 def test_forget_truth_ratio_is_tofus_min_r_over_r_so_over_unlearning_is_not_best():
     assert M.forget_truth_ratio(np.array([0.5, 2.0, 1.0])) == pytest.approx((0.5 + 0.5 + 1.0) / 3)
     forgotten, over_unlearned = np.full(10, 1.0), np.full(10, 25.0)  # R = 25: the truth made far *less* likely
-    assert M.forget_truth_ratio(over_unlearned) == pytest.approx(0.04) < M.forget_truth_ratio(forgotten) == 1.0
+    assert M.forget_truth_ratio(over_unlearned) == pytest.approx(0.04)
+    assert M.forget_truth_ratio(forgotten) == 1.0 > M.forget_truth_ratio(over_unlearned)
     # retain side: mean(max(0, 1 - R))
     assert M.retain_truth_ratio(np.array([0.2, 1.5])) == pytest.approx(0.4)
 
@@ -158,7 +159,7 @@ def test_flat_defaults_to_total_variation_with_batch_level_dilution():
 
     class Fixed(torch.nn.Module):  # every position predicts token 1 with probability 0.8 (vocab of 2)
         def forward(self, input_ids, attention_mask=None, logits_to_keep=None):
-            logits = torch.tensor([math.log(0.8), math.log(0.2)]).expand(*input_ids.shape, 2)
+            logits = torch.tensor([math.log(0.2), math.log(0.8)]).expand(*input_ids.shape, 2)
             return type("O", (), {"logits": logits[logits_to_keep]})()
 
     ids = torch.ones(2, 5, dtype=torch.long)

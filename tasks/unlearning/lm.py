@@ -60,7 +60,8 @@ def token_logprobs(model, batch: dict):
     tgt = labels[:, 1:]
     keep = torch.zeros_like(ids, dtype=torch.bool)
     keep[:, :-1] = tgt != IGNORE
-    dev = next(model.parameters()).device
+    p = next(model.parameters(), None)
+    dev = p.device if p is not None else ids.device
     out = model(input_ids=ids.to(dev), attention_mask=batch.get("attention_mask").to(dev), logits_to_keep=keep.to(dev))
     logits = out.logits
     if logits.dim() == 3:  # a model that ignored logits_to_keep: select the positions ourselves

@@ -246,7 +246,7 @@ class _UnlearnTask(Task):
     verify_tolerance = 0.05
 
     # -- contract -----------------------------------------------------------------------------------------------
-    def view(self, data: UnlearnData, privileges: frozenset[str], ctx: Context, checkpoint=None) -> UnlearnView:
+    def view(self, data: UnlearnData, privileges: frozenset[str], ctx: Context) -> UnlearnView:
         model = copy.deepcopy(data.model)
         if data.spec is not None and data.spec.finetune == "lora":
             from bench.lm import prepare_for_finetuning
@@ -256,8 +256,7 @@ class _UnlearnTask(Task):
             model=model, tokenizer=data.tokenizer, forget=tuple(data.forget), templates=tuple(data.templates),
             prompt=data.prompt, max_length=data.max_length,
             retain_data=tuple(data.retain_train) if "retain_data" in privileges else None,
-            retain_model=copy.deepcopy(data.retain_model) if "retain_model" in privileges else None,
-            checkpoint=checkpoint)
+            retain_model=copy.deepcopy(data.retain_model) if "retain_model" in privileges else None)
 
     def check_output(self, output, data: UnlearnData, ctx: Context) -> UnlearnedModel:
         return CONTRACT.check_output(output, vocab_size=len(data.tokenizer))

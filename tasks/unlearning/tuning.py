@@ -21,6 +21,7 @@ point (smaller learning rate, fewer steps). The selected values are the cell's a
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,7 +115,8 @@ def run_tuned(task, method, data, method_cfg, cfg: TuningConfig, ctx):
                 model.train(was)
 
         mcfg = method_cfg.model_copy(update={"lr": float(lr), "steps": grid[-1]})
-        out = task.check_output(method.fn(task.view(data, method.privileges, ctx, checkpoint), mcfg, ctx), data, ctx)
+        view = dataclasses.replace(task.view(data, method.privileges, ctx), checkpoint=checkpoint)
+        out = task.check_output(method.fn(view, mcfg, ctx), data, ctx)
         if grid[-1] not in seen:
             seen.add(grid[-1])
             consider(val.score(out.model, lr, grid[-1]), out.model, snapshot=False)
