@@ -191,7 +191,7 @@ def test_an_always_empty_model_loses_the_copyright_task(tmp_path, spy):
     e, ret = out["always_empty"], out["retain_model"]
     assert e["empty_frac"] == 1.0 and e["a"]["bleu"] == 0.0 and e["a"]["rougeL"] == 0.0
     # silence costs the retained model's whole score: the retained model itself scores 0
-    assert e["fq_gap"] == pytest.approx(e["a"]["retained_bleu"] / 100 + e["a"]["retained_rougeL"])
+    assert e["fq_gap"] == pytest.approx(e["a"]["retained_bleu"] / 100 + e["a"]["retained_rougeL"], abs=1e-3)  # 4-digit artifacts
     assert e["fq_gap"] > 0.1 and e["fq_gap"] > ret["fq_gap"]
     assert ret["fq_gap"] == 0.0 and e["mc_accuracy"] <= 0.5 and (e["ppl_heldout"] is None or e["ppl_heldout"] > 1e3)
 
