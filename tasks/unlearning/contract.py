@@ -90,5 +90,5 @@ CONTRACT = register_contract(Contract(
     null_method="target_model",
     easy_task="unlearn-tofu-synth-forget10",
     easy_overrides=(("n_authors", 16), ("n_forget_authors", 4), ("n_holdout", 4), ("n_retain_train", 6),
-                    ("n_retain_val", 2), ("finetune_epochs", 30), ("tune_lrs", [1e-3]), ("tune_steps", [10, 20])),
+                    ("n_retain_val", 2), ("finetune_epochs", 30), ("tune_lrs", (1e-3,)), ("tune_steps", (10, 20))),
 ))

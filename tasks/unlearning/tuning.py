@@ -35,8 +35,9 @@ from . import lm
 
 class TuningConfig(StrictConfig):
     tune: bool = True  # False: run the method once with its own config (lr, steps as given)
-    tune_lrs: list[float] = Field(default_factory=lambda: [1e-4, 3e-4, 1e-3])
-    tune_steps: list[int] = Field(default_factory=lambda: [10, 20])
+    # strict=False: a tuple is accepted too (hashable task overrides, e.g. the contract's easy_overrides)
+    tune_lrs: list[float] = Field(default_factory=lambda: [1e-4, 3e-4, 1e-3], strict=False)
+    tune_steps: list[int] = Field(default_factory=lambda: [10, 20], strict=False)
     utility_floor: float = Field(0.9, ge=0.0, le=1.0)
 
 
