@@ -1,21 +1,22 @@
-"""Target and retain-reference models for the embedded default, built by fine-tuning a tiny Llama and cached by a
-content hash of the training data and recipe (`python -m tasks.unlearning.models` builds them ahead of time)."""
+"""Target and retain-reference models: fine-tuned copies of a base model (default: a fresh tiny Llama in float64),
+cached by a content hash of the training pairs and the recipe."""
 from __future__ import annotations
 
 import hashlib
 import os
 from pathlib import Path
+from typing import Sequence
 
-import numpy as np
-
+from . import lm
 from .data import Benchmark
 
 PROMPT = "Q: {q}\nA:"
+TINY = dict(hidden=96, layers=2, heads=4, max_positions=128)
 
 
 def corpus(b: Benchmark) -> list[str]:
     out = []
-    for qa in b.forget + b.retain + b.holdout + b.world:
+    for qa in b.forget + b.retain_train + b.retain_val + b.retain + b.holdout + b.world + b.real_authors:
         out += [PROMPT.format(q=qa.question), qa.answer, qa.paraphrase, *qa.perturbed]
     return out + b.idk
 
@@ -26,45 +27,41 @@ def tokenizer_for(b: Benchmark):
     return bpe_tokenizer(corpus(b), vocab_size=600)
 
 
-def max_len(tok) -> int:
-    """Sequence cap for this track: the tokenizer's `model_max_length` when a loader set it (hub runs, see
-    `task.max_length`), else 64 (the embedded default's tiny models)."""
-    m = getattr(tok, "model_max_length", None)
-    return int(m) if m and m <= 8192 else 64
+def tiny_model(tok, seed: int):
+    """The embedded default's base: a randomly initialised tiny Llama in float64 (training and evaluation in double
+    precision keep the results the same across CPUs, whose float32 kernels round differently)."""
+    from bench.lm import tiny_causal_lm
+
+    m = tiny_causal_lm(len(tok), seed=seed, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, **TINY)
+    return m.double()
 
 
-def encode(tok, qas, which: str = "answer", prompt: str = PROMPT):
-    from bench.lm import encode_sft
-
-    n = max_len(tok)
-    return [encode_sft(tok, prompt.format(q=qa.question), " " + getattr(qa, which), max_length=n) for qa in qas]
-
-
-def finetune(tok, qas, cache_dir: Path, seed: int, steps: int, tag: str, prompt: str = PROMPT, base=None,
-             base_key: str = "", lr: float = 3e-3):
-    """Fine-tune a copy of `base` (default: a fresh tiny Llama for `tok`) on `qas`; cached by content hash
-    (examples, steps, seed, tokenizer size, `base_key` naming the base model)."""
+def finetune(tok, pairs: Sequence[tuple[str, str]], cache_dir: Path, seed: int, epochs: float, tag: str,
+             base=None, base_key: str = "", lr: float = 3e-3, batch_size: int = 16, spec=None):
+    """Fine-tune a copy of `base` (default: a fresh tiny model for `tok`) on (prompt, answer) pairs for `epochs`
+    epochs; cached under `cache_dir/unlearning/` by a hash of the encoded pairs and the recipe. With a LoRA `spec`
+    (a `bench.lm.ModelSpec`) the adapters are trained and merged back into the weights (the target is a plain model)."""
     import copy
+    import math
 
     import torch
 
-    from bench.lm import TrainConfig, tiny_causal_lm, train_sft
+    from bench.lm import prepare_for_finetuning
 
-    torch.set_num_threads(2)
-    ex = encode(tok, qas, prompt=prompt)
-    key = hashlib.sha256(repr(([e["input_ids"] for e in ex], steps, seed, len(tok), "v1")
-                              + ((base_key, lr) if base is not None else ())).encode()).hexdigest()[:16]
+    ex = [lm.encode(tok, p, a) for p, a in pairs]
+    steps = max(1, math.ceil(epochs * len(ex) / batch_size))
+    recipe = (steps, seed, len(tok), lr, batch_size, "v3", base_key, repr(spec))
+    key = hashlib.sha256(repr(([e["input_ids"] for e in ex], recipe)).encode()).hexdigest()[:16]
     path = Path(cache_dir) / "unlearning" / f"{tag}-{key}.pt"
-    if base is not None:
-        model = copy.deepcopy(base)
-    else:
-        model = tiny_causal_lm(len(tok), hidden=96, layers=2, heads=4, max_positions=64, seed=seed,
-                               eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    model = copy.deepcopy(base) if base is not None else tiny_model(tok, seed)
     if path.exists():
         model.load_state_dict(torch.load(path, weights_only=True))
         return model.eval()
-    train_sft(model, ex, tok.pad_token_id, TrainConfig(lr=lr, batch_size=16, max_steps=steps, warmup_ratio=0.05),
-              np.random.default_rng(seed))
+    torch.manual_seed(seed)
+    train = prepare_for_finetuning(model, spec) if spec is not None else model
+    lm.sft(train, tok, pairs, steps, lr, seed, batch_size=batch_size)
+    if train is not model:
+        model = train.merge_and_unload()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     torch.save(model.state_dict(), tmp)
