@@ -42,7 +42,14 @@ def build_config(cls: type[C], values: dict[str, Any] | None, what: str) -> C:
     if values is not None and not isinstance(values, dict):
         raise ConfigError(f"{what}: expected a mapping of keys to values, got {type(values).__name__}")
     try:
-        return cls.model_validate(values or {})
+        # Configs are JSON data (CLI values, stored records): validate them as JSON, where strict mode accepts an array
+        # for a tuple field (python mode would refuse the list a record stores). Values that are not JSON (a tuple
+        # default holding a NaN, say) are validated as python objects.
+        try:
+            text = json.dumps(values or {}, allow_nan=False, default=_default)
+        except (TypeError, ValueError):
+            return cls.model_validate(values or {})
+        return cls.model_validate_json(text)
     except ValidationError as e:
         raise ConfigError(format_validation_error(e, what)) from None
 

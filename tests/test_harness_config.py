@@ -26,6 +26,23 @@ def test_wrong_type_is_rejected_naming_the_key():
     assert build_config(Cfg, {"lr": 1}, "cfg").lr == 1.0  # an int is a valid float
 
 
+def test_a_tuple_field_accepts_the_array_a_record_stores():
+    """Configs are JSON data: a stored record (or a --set value) holds a list where the config declares a tuple. The
+    federated v2 records (reward_grid) were refused as 'Input should be a valid tuple' before this."""
+
+    class Grid(StrictConfig):
+        grid: tuple[float, ...] = (0.0, 0.5)
+
+    stored = json.loads(json.dumps(build_config(Grid, {}, "cfg").model_dump(mode="json")))
+    assert stored == {"grid": [0.0, 0.5]}
+    assert build_config(Grid, stored, "cfg").grid == (0.0, 0.5)
+    assert build_config(Grid, {"grid": (1.0,)}, "cfg").grid == (1.0,)
+    with pytest.raises(ConfigError, match=r"key 'grid\.0': Input should be a valid number"):
+        build_config(Grid, {"grid": ["a"]}, "cfg")  # names the element: key 'grid.0'
+    with pytest.raises(ConfigError, match=r"key 'grid'"):
+        build_config(Grid, {"grid": "0.5"}, "cfg")
+
+
 def test_not_a_mapping():
     with pytest.raises(ConfigError, match="expected a mapping"):
         build_config(Cfg, [1, 2], "cfg")  # type: ignore[arg-type]
