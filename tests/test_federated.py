@@ -251,11 +251,15 @@ def test_flower_on_ray_equals_the_in_process_engine():
     """Skipped (with the reason) only when Ray itself cannot start on this machine; any difference fails."""
     from tasks.federated.flower_app import RayStartError
 
+    from bench.executors import ray_shutdown
+
     local = _engine_run("flower")
     try:
         ray = _engine_run("flower-ray")
     except RayStartError as e:
         pytest.skip(f"Ray did not start on this machine: {e}")
+    finally:
+        ray_shutdown()  # no Ray of this test outlives it (a later test starts its own, or checks that none runs)
     _same(local, ray)
 
 

@@ -146,6 +146,7 @@ def test_a_real_ray_start_that_fails_midway_leaves_no_process(monkeypatch):
 
     from bench import executors
 
+    executors.ray_shutdown()  # a Ray left by an earlier test would make ray_init return at once (nothing to fail)
     real = node.Node.start_ray_processes
     seen = []
 
