@@ -39,7 +39,9 @@ def encode(tok, prompt: str, answer: str, max_length: int | None = None) -> dict
     from bench.lm import encode_sft
 
     n = max_length or max_len(tok)
-    e = encode_sft(tok, prompt, answer, max_length=n)
+    # truncation=True: this family cuts long pairs at the model's window on purpose (as MUSE does with its corpus
+    # chunks), explicitly; bench.lm still raises when no answer token survives
+    e = encode_sft(tok, prompt, answer, max_length=n, truncation=True)
     if not any(x != IGNORE for x in e["labels"]):
         raise ValueError(f"answer fully truncated at {n} tokens (prompt of {e['n_prompt']} tokens): {prompt[:60]!r}")
     return e
