@@ -92,13 +92,19 @@ def _processes_with(marker: str) -> list[int]:
 
 def kill_ray_processes(marker: str, grace_s: float = 5.0, rounds: int = 5) -> list[int]:
     """Terminate (SIGTERM, then SIGKILL after grace_s) every process started for the Ray temp dir `marker`.
-    Repeats the sweep (up to `rounds` times) because a raylet that is being stopped may still have forked an agent
-    that the first scan did not see. Returns the pids that were found."""
+    Repeats the sweep (up to `rounds` times, ending after two empty scans 0.3 s apart) because a raylet that is being
+    stopped may still have forked an agent that the first scan did not see. Returns the pids that were found."""
     found: list[int] = []
-    for _ in range(max(1, rounds)):
-        pids = [p for p in _processes_with(marker) if p not in found] or _processes_with(marker)
+    quiet = False
+    for _ in range(max(2, rounds)):
+        pids = _processes_with(marker)
         if not pids:
-            break
+            if quiet:
+                break
+            quiet = True  # look once more: a process forked but not yet exec'd does not carry the marker yet
+            time.sleep(0.3)
+            continue
+        quiet = False
         found.extend(p for p in pids if p not in found)
         for pid in pids:
             with contextlib.suppress(OSError):
