@@ -215,7 +215,7 @@ class Task:
     # 10-minute `--suite full` reproduction runs.
     default_seeds: int = 3
     full_suite_seeds: int | None = None
-    # suites: smoke (seconds, never ranked), full (embedded default, < 10 min on 2 cores), extended (heavier real-data
+    # suites: smoke (seconds, never ranked), full (embedded default; hours on 2 cores), extended (heavier real-data
     # tasks), paper (the pretrained-model tier of the LM families)
     suites: tuple[str, ...] = ("smoke", "full")
     # artifact keys shown beside the metrics on the leaderboard (e.g. hyper-parameters a tuning protocol selected)

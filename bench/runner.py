@@ -189,7 +189,7 @@ def plan(tasks: Iterable[str] | None = None, methods: Iterable[str] | None = Non
     """Cells for the chosen tasks (names or globs) x applicable methods (names or globs) x seed indices.
 
     suite='smoke'    -> every task in the smoke suite, 1 seed, smoke sizes, status 'smoke' (never ranked).
-    suite='full'     -> every task in the full suite (the embedded default, < 10 min on 2 cores) with its default
+    suite='full'     -> every task in the full suite (the embedded default; hours on 2 cores) with its default
                         seed count.
     suite='extended' -> the full suite plus the heavier tasks marked 'extended' (e.g. real-data GSM8K SFT).
     suite='paper'    -> the pretrained-model tier of the LM families (tasks marked 'paper').

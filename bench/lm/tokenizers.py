@@ -4,6 +4,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import os
+import shutil
 from pathlib import Path
 from typing import Iterable
 
@@ -80,12 +82,18 @@ def gpt2_tokenizer(cache_dir: str | None = None):
             if len(parts) == 2:
                 merges.append(f"{uni(parts[0])} {uni(parts[1])}")
         vocab["<|endoftext|>"] = 50256
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "vocab.json").write_text(json.dumps(vocab))
-        (out / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
+        # built in a private directory, then renamed into place: a parallel process never sees half a tokenizer
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        tmp.mkdir(parents=True, exist_ok=True)
+        (tmp / "vocab.json").write_text(json.dumps(vocab))
+        (tmp / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
         tok = GPT2TokenizerFast(vocab=vocab, merges=[tuple(m.split(" ")) for m in merges], eos_token="<|endoftext|>", bos_token="<|endoftext|>",
                                 unk_token="<|endoftext|>")
-        tok.save_pretrained(str(out))
+        tok.save_pretrained(str(tmp))
+        try:
+            os.rename(tmp, out)
+        except OSError:  # another process put it there first
+            shutil.rmtree(tmp, ignore_errors=True)
     tok = GPT2TokenizerFast.from_pretrained(str(out))
     tok.pad_token = tok.eos_token
     return tok

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,7 @@ def cached_generate(model, tok, prompts: list[str], max_new_tokens: int, cache_d
     out = generate(model, tok, prompts, max_new_tokens)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # per process: parallel cells (pytest-xdist, Ray) may race
         tmp.write_text(json.dumps(out))
         tmp.replace(path)
     return out

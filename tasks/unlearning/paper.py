@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -81,7 +82,9 @@ def known_facts(model, tok, candidates: list[tuple[str, str, str]], cache_dir: P
     gens = generate_answers(model, tok, [PROMPT.format(q=q) for q, _, _ in candidates], 16)
     keep = [i for i, ((_, _, fact), g) in enumerate(zip(candidates, gens)) if answers_correctly(g, fact)]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(keep))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # atomic: a parallel cell never reads half a file
+    tmp.write_text(json.dumps(keep))
+    os.replace(tmp, path)
     return keep
 
 
