@@ -231,7 +231,7 @@ class CopyrightTask(_UnlearnTask):
 
     def smoke_params(self):
         return {"n_passages": 10, "n_other_passages": 10, "n_general": 16, "n_heldout": 6, "n_val_general": 4,
-                "finetune_epochs": 10.0, "tune_lrs": [1e-3], "tune_steps": [2], "max_new_tokens": 8}
+                "finetune_epochs": 10.0, "tune_lrs": [1e-3], "tune_steps": [2]}
 
 
 register_task(CopyrightTask("unlearn-copyright-synthbook"))
