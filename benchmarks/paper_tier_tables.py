@@ -26,8 +26,8 @@ CLAIMS = [
      ["answer_loglik", "final_loglik", "final_answer_mc", "gsm8k_em"]),
     ("pref-sort-smollm2", "mixdpo", ["dpo", "rpo", "routing_only", "sft_model"],
      ["lc_win_rate", "win_rate", "mean_true_reward"]),
-    ("unlearn-tofu-smollm2", "flat", ["target_model", "npo", "grad_diff"],
-     ["forget_quality", "model_utility", "forget_rouge"]),
+    ("unlearn-tofu-smollm2", "flat", ["target_model", "retain_model", "npo", "grad_diff"],
+     ["forget_quality", "forget_truth_ratio", "model_utility", "forget_rouge", "forget_prob"]),
 ]
 
 
@@ -52,7 +52,7 @@ def main() -> None:
         print(f"\n{task}: {method}")
         for k in metrics:
             a_ = vals[(task, method, k)]
-            parts = [f"{k}: {method} {mean(list(a_.values())):.4f} (n={len(a_)})"]
+            parts = [f"{k}: {method} {mean(list(a_.values())):.4g} (n={len(a_)})"]
             for b in bases:
                 b_ = vals.get((task, b, k))
                 if not b_:
@@ -60,7 +60,7 @@ def main() -> None:
                     continue
                 pr = paired_test(a_, b_)
                 p = f"p={pr.p:.3g}" if pr.p is not None else "p=n/a"
-                parts.append(f"vs {b} {mean(list(b_.values())):.4f}: diff {pr.diff:+.4f} ({p}, n={pr.n})")
+                parts.append(f"vs {b} {mean(list(b_.values())):.4g}: diff {pr.diff:+.4g} ({p}, n={pr.n})")
             print("  " + "; ".join(parts))
 
 
