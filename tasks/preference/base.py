@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from pydantic import Field
 from bench.api import Context, Task
 from bench.config import StrictConfig
 from bench.contract import ContractError
+from bench.records import atomic_write_text
 
 from .contract import CONTRACT, PairBudget, PreferenceView, TrainedPolicy, VisiblePair, check_pairs
 from .winrate import lc_win_rate
@@ -94,10 +94,7 @@ def cached_generate(model, tok, prompts: list[str], max_new_tokens: int, cache_d
         return json.loads(path.read_text())
     out = generate(model, tok, prompts, max_new_tokens)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # per process: parallel cells (pytest-xdist, Ray) may race
-        tmp.write_text(json.dumps(out))
-        tmp.replace(path)
+        atomic_write_text(path, json.dumps(out))  # parallel cells (pytest-xdist, Ray) may write it at once
     return out
 
 

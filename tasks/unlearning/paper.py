@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +21,7 @@ import numpy as np
 from pydantic import Field
 
 from bench.api import Context, DatasetRef, register_task
+from bench.records import atomic_write_text
 from bench.seeding import data_seed
 
 from . import lm
@@ -81,10 +81,7 @@ def known_facts(model, tok, candidates: list[tuple[str, str, str]], cache_dir: P
         return json.loads(path.read_text())
     gens = generate_answers(model, tok, [PROMPT.format(q=q) for q, _, _ in candidates], 16)
     keep = [i for i, ((_, _, fact), g) in enumerate(zip(candidates, gens)) if answers_correctly(g, fact)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # atomic: a parallel cell never reads half a file
-    tmp.write_text(json.dumps(keep))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(keep))  # a parallel cell never reads half a file
     return keep
 
 
