@@ -212,7 +212,7 @@ class Task:
     config_cls: type[StrictConfig] = EmptyConfig
     # seeds of the task's protocol: the committed leaderboard records carry this many (sized so that the effects the
     # papers report are detectable; `run --task X` uses it). `full_suite_seeds` (if set, fewer) is what the
-    # 10-minute `--suite full` reproduction runs.
+    # `--suite full` reproduction runs (still hours on 2 cores in all).
     default_seeds: int = 3
     full_suite_seeds: int | None = None
     # suites: smoke (seconds, never ranked), full (embedded default; hours on 2 cores), extended (heavier real-data

@@ -387,8 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--method", action="append", help="method name or glob (repeatable; default: all applicable)")
     sp.add_argument("--seeds", type=_positive_int, help="number of seeds (default: the task's default; 1 for smoke)")
     sp.add_argument("--suite", choices=["smoke", "full", "extended", "paper"],
-                    help="full: the embedded default (every committed protocol: hours on 2 cores); extended: full + heavier real-data tasks; "
-                         "paper: the pretrained-model tier of the LM families")
+                    help="full: the embedded default (every committed protocol: hours on 2 cores); extended: full "
+                         "+ heavier real-data tasks; paper: the pretrained-model tier of the LM families")
     sp.add_argument("--smoke", action="store_true", help="tiny sizes; records get status smoke and never rank")
     sp.add_argument("--set", action="append", metavar="SCOPE.KEY=VALUE",
                     help="config override (repeatable): task.KEY=V for the task config, METHOD.KEY=V for one method "
