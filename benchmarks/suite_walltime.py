@@ -2,6 +2,7 @@
 
     python benchmarks/suite_walltime.py                    # smoke suite, per family (targets: < 120 s in all)
     python benchmarks/suite_walltime.py --tests            # + the test suite, per test file (target: < 300 s)
+    python benchmarks/suite_walltime.py --tests --serial   # the test suite in one process (no pytest-xdist)
     python benchmarks/suite_walltime.py --tests-only tests/test_harness_cli.py tests/test_conformance.py
     python benchmarks/suite_walltime.py --family toy.classification --family label_noise.robust
     python benchmarks/suite_walltime.py --run-full [--cold-cache]   # + a fresh full-suite run per family (minutes)
@@ -13,7 +14,10 @@ children and are not counted) and read the load average printed with the figures
 Smoke suite: the cells of `dcai-bench run --suite smoke`, run in this process family by family (records into a
 temporary directory); imports and discovery are timed separately (they are paid once per process). Test suite: pytest
 runs in a child process with a small plugin that times every test's setup, call and teardown; per file the sum, and
-the session's collection (imports, discovery) apart. The recorded column: the summed wall time of the committed full
+the session's collection (imports, discovery) apart. By default it runs as the README's test command does (pytest-xdist,
+`-n auto --dist loadgroup`, the groups of tests/conftest.py): the session's wall time is then the figure the target is
+about, the per-file seconds are worker seconds (summed over the workers that ran the file's tests), and the CPU seconds
+are the whole session's (the workers' per-test CPU is not reported back); `--serial` runs in one process instead. The recorded column: the summed wall time of the committed full
 suite records of the family (what `--suite full` costs, as recorded when the results were made).
 """
 from __future__ import annotations
@@ -120,8 +124,14 @@ def smoke_suite(families: list[str] | None, run_full: bool, results: Path) -> No
 
 
 # -- test suite ----------------------------------------------------------------------------------------------------
+XDIST_ARGS = ["-n", "auto", "--dist", "loadgroup"]  # the README's test command (tests/test_harness_ci.py)
+
+
 def _pytest_child(out: Path, paths: list[str]) -> int:
     import pytest
+
+    xdist = paths[0] == "@xdist"  # not an option: argparse would claim it
+    paths = paths[1:] if xdist else paths
 
     class Timer:
         """pytest plugin: wall and CPU seconds of every test's setup + call + teardown, by test file."""
@@ -131,9 +141,16 @@ def _pytest_child(out: Path, paths: list[str]) -> int:
             self.outcomes: dict[str, int] = defaultdict(int)
             self.start = Clock()
             self.collection: tuple[float, float] | None = None
+            self.per_test: dict[str, float] = defaultdict(float)
+            self.failures: list[str] = []
 
         def pytest_collection_finish(self, session) -> None:  # noqa: ANN001
             self.collection = self.start.read()
+
+        @pytest.hookimpl(optionalhook=True)
+        def pytest_xdist_node_collection_finished(self, node, ids) -> None:  # noqa: ANN001
+            if self.collection is None:  # under xdist: when the first worker has collected
+                self.collection = self.start.read()
 
         @pytest.hookimpl(hookwrapper=True)
         def pytest_runtest_protocol(self, item, nextitem):  # noqa: ANN001
@@ -149,43 +166,84 @@ def _pytest_child(out: Path, paths: list[str]) -> int:
                 f[0] += w
                 f[1] += c
                 f[2] += 1
+            self.per_test[item.nodeid] += w
 
         def pytest_runtest_logreport(self, report) -> None:  # noqa: ANN001
+            if xdist:  # the tests ran in workers: their reported phase durations (worker seconds), no CPU
+                keys = [report.nodeid.split("::")[0]]
+                fam = re.search(r"\[(?:[^@\]]*@)?([a-z_]+\.?[a-z_.]*)\]$", report.nodeid)
+                if "test_conformance" in keys[0] and fam:
+                    keys.append(f"{keys[0]} [{fam.group(1)}]")
+                for k in keys:
+                    f = self.per_file[k]
+                    f[0] += report.duration
+                    f[1] = float("nan")
+                    f[2] += report.when == "call"
+                self.per_test[report.nodeid] += report.duration
+            if report.outcome == "failed":
+                self.failures.append(f"{report.nodeid} ({report.when}): "
+                                     + (str(report.longrepr).strip().splitlines() or [""])[-1][:300])
             if report.when == "call" or report.outcome != "passed":
                 xfail = hasattr(report, "wasxfail")
                 self.outcomes[{"skipped": "xfailed", "passed": "xpassed"}[report.outcome] if xfail
                               else report.outcome] += 1
 
     timer = Timer()
-    code = pytest.main([*paths, "-q", "-p", "no:cacheprovider", "--no-header", "-o", "addopts="], plugins=[timer])
+    code = pytest.main([*paths, *(XDIST_ARGS if xdist else []), "-q", "-p", "no:cacheprovider", "--no-header",
+                        "-o", "addopts="], plugins=[timer])
     body = {"collection": timer.collection, "total": timer.start.read(), "per_file": dict(timer.per_file),
-            "outcomes": dict(timer.outcomes), "exit": int(code)}
+            "outcomes": dict(timer.outcomes), "exit": int(code), "per_test": dict(timer.per_test),
+            "failures": timer.failures}
     out.write_text(json.dumps(body))
     return 0
 
 
-def test_suite(paths: list[str]) -> None:
+def test_suite(paths: list[str], serial: bool = False) -> None:
     from tabulate import tabulate
 
+    if not serial:
+        try:
+            import xdist  # noqa: F401
+        except ImportError:
+            print("pytest-xdist is not installed: timing the test suite in one process")
+            serial = True
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "timing.json"
-        print(f"test suite: {' '.join(paths)}; {_load()}", flush=True)
-        subprocess.run([sys.executable, __file__, "--_pytest-child", str(out), *paths], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
+        mode = "one process" if serial else "pytest " + " ".join(XDIST_ARGS)
+        print(f"test suite: {' '.join(paths)} ({mode}); {_load()}", flush=True)
+        clock = Clock()
+        subprocess.run([sys.executable, __file__, "--_pytest-child", str(out), *([] if serial else ["@xdist"]),
+                        *paths], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        session_cpu = clock.read()[1]  # the child and the workers it reaped
         body = json.loads(out.read_text())
-    rows = [["(collection: imports, discovery)", "", f"{body['collection'][0]:.1f}", f"{body['collection'][1]:.1f}"]]
+    coll = body["collection"] or (float("nan"), float("nan"))
+    rows = [["(collection: imports, discovery)", "", f"{coll[0]:.1f}", "-" if coll[1] != coll[1] or not serial
+             else f"{coll[1]:.1f}"]]
     files = {k: v for k, v in body["per_file"].items() if "[" not in k}
+    def fmt(x: float) -> str:
+        return "-" if x != x else f"{x:.1f}"  # NaN: not measured (xdist workers)
+
     for f, (w, c, n) in sorted(files.items(), key=lambda kv: -kv[1][0]):
-        rows.append([f, n, f"{w:.1f}", f"{c:.1f}"])
+        rows.append([f, n, f"{w:.1f}", fmt(c)])
         for sub_key, (sw, sc, sn) in sorted(body["per_file"].items(), key=lambda kv: -kv[1][0]):
             if sub_key.startswith(f + " ["):
-                rows.append(["- family " + sub_key[len(f) + 1:], sn, f"{sw:.1f}", f"{sc:.1f}"])
+                rows.append(["- family " + sub_key[len(f) + 1:], sn, f"{sw:.1f}", fmt(sc)])
     wall, cpu = body["total"]
+    cpu = cpu if serial else session_cpu
     rows.append(["total", sum(v[2] for k, v in body["per_file"].items() if "[" not in k), f"{wall:.1f}", f"{cpu:.1f}"])
-    print(tabulate(rows, headers=["test file", "tests", "wall s", "CPU s"], disable_numparse=True))
+    print(tabulate(rows, headers=["test file", "tests", "wall s" if serial else "worker s", "CPU s"],
+                   disable_numparse=True))
     print(f"outcomes: {dict(sorted(body['outcomes'].items()))}; pytest exit status {body['exit']}")
+    for f in body["failures"]:
+        print("FAILED", f)
+    slow = sorted(body["per_test"].items(), key=lambda kv: -kv[1])[:15]
+    print("slowest tests (setup + call + teardown, s):")
+    for nodeid, sec in slow:
+        print(f"  {sec:7.1f}  {nodeid}")
+    verdict = (_verdict(wall, cpu, TESTS_TARGET_S) if serial else
+               f"{'met' if wall < TESTS_TARGET_S else 'NOT met'} by the wall time measured now")
     print(f"test suite: {wall:.1f} s wall ({cpu:.1f} s CPU); target < {TESTS_TARGET_S} s on 2 idle cores: "
-          f"{_verdict(wall, cpu, TESTS_TARGET_S)} ({_load()})")
+          f"{verdict} ({_load()})")
 
 
 def main() -> None:
@@ -193,6 +251,8 @@ def main() -> None:
     ap.add_argument("--family", action="append", help="time only these families' smoke cells (repeatable)")
     ap.add_argument("--tests", action="store_true", help="also time the test suite (tests/), per test file")
     ap.add_argument("--tests-only", nargs="+", metavar="PATH", help="time only these test files (no smoke suite)")
+    ap.add_argument("--serial", action="store_true", help="time the test suite in one process (default: as the "
+                                                          "README's command runs it, with pytest-xdist)")
     ap.add_argument("--run-full", action="store_true", help="also time a fresh full-suite run per family")
     ap.add_argument("--cold-cache", action="store_true", help="use an empty model cache for the timed runs")
     ap.add_argument("--results", default=str(ROOT / "results"), help="committed records (the 'recorded' column)")
@@ -206,7 +266,7 @@ def main() -> None:
     if not a.tests_only:
         smoke_suite(a.family, a.run_full, Path(a.results))
     if a.tests or a.tests_only:
-        test_suite(a.tests_only or ["tests"])
+        test_suite(a.tests_only or ["tests"], serial=a.serial)
 
 
 if __name__ == "__main__":

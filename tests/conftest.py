@@ -98,29 +98,5 @@ def rng():
 
 
 # -- parallel runs (pytest-xdist, `-n auto --dist loadgroup`: the README's test command) ---------------------------
-# Every test gets an xdist group, so that tests sharing work stay in one worker process:
-# - conformance checks by family: a family's checks share their cells (the null method's runs, the smoke cells) through
-#   the module's per-process cache, so splitting a family across workers would compute them twice;
-# - the tests that start Ray (or look for leftover Ray processes) in one group: two local Ray clusters on a 2-core
-#   machine slow each other down, and a leftover-process check must not see another worker's cluster;
-# - the tests that load the pretrained SmolLM2 in one group (one fp32 conversion when the cache is cold);
-# - every other test by its file (module-scoped fixtures are built once).
-RAY_FILES = {"test_scaleout.py", "test_federated.py", "test_harness_files.py"}
-# the tests that load the pretrained SmolLM2 (its offline fp32 conversion is cached once per cache directory)
-SMOLLM2_FILES = {"test_sft_paper.py", "test_pretrained_bases.py"}
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.get_closest_marker("xdist_group") is not None:
-            continue
-        fname = item.path.name
-        if fname in RAY_FILES:
-            group = "ray"
-        elif fname in SMOLLM2_FILES:
-            group = "smollm2"
-        elif fname == "test_conformance.py" and "[" in item.nodeid:
-            group = "conformance-" + item.nodeid.rsplit("[", 1)[1].rstrip("]").split("@")[-1]
-        else:
-            group = fname
-        item.add_marker(pytest.mark.xdist_group(group))
+# Which tests share a worker process, and the scheduler that applies it: tests/xdist_groups.py.
+from xdist_groups import pytest_xdist_make_scheduler  # noqa: E402,F401  (a hook: pytest finds it by its name here)

@@ -2,7 +2,7 @@
 
 Generated from the registry (no method list, no method count): a new method is checked as soon as it is registered.
 The same checks run for one method with `dcai-bench test --method NAME`. Each cell runs once per session and is shared
-by the checks that need it (module-scoped cache); the determinism check is the one second run.
+by the checks that need it (session-scoped cache); the determinism check is the one second run.
 """
 from __future__ import annotations
 
@@ -28,8 +28,11 @@ def _param(method: str | None, family: str):
                         id=f"{method}@{family}" if method else family)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def conf():
+    # session scope: under pytest-xdist a worker interleaves this module's tests with other modules' tests, and a
+    # module-scoped fixture is torn down at each switch of module, so its shared cells (the null baseline's 3 seeds,
+    # the easy worlds) were recomputed several times per session
     c = Conformance()
     yield c
     c.close()

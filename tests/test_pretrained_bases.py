@@ -41,7 +41,7 @@ def test_preference_paper_cell_runs_on_the_pretrained_policy(tmp_path):
 def test_unlearning_paper_cell_runs_on_the_pretrained_base(tmp_path):
     _need_smollm2()
     ov = (("n_authors", 6), ("n_forget_authors", 2), ("n_holdout", 1), ("n_retain_train", 1), ("n_retain_val", 1),
-          ("n_facts", 2), ("finetune_epochs", 1.0), ("tune_lrs", [1e-3]), ("tune_steps", [1]))
+          ("n_facts", 2), ("n_perturbed", 1), ("finetune_epochs", 1.0), ("tune_lrs", [1e-3]), ("tune_steps", [1]))
     status, p = run_cell(Cell("unlearn-tofu-smollm2", "npo", 0, smoke=False, task_overrides=ov), tmp_path)
     r = read_record(p)
     assert status == "ok", r.error
@@ -53,3 +53,19 @@ def test_unlearning_paper_cell_runs_on_the_pretrained_base(tmp_path):
     # a pretrained model puts real probability on facts it knows (a random init gives ~ 1 / 49152 per token)
     assert terms["prob world_facts"] > 0.2 and terms["prob real_authors"] > 0.2
     assert 0.0 <= r.metrics["forget_quality"].value <= 1.0 and 0.0 < r.metrics["model_utility"].value <= 1.0
+
+
+@pytest.mark.slow
+def test_each_load_of_the_pretrained_base_hands_out_its_own_tokenizer():
+    """A task that sets its tokenizer's limit (the unlearning paper task: model_max_length = 96) must not shorten the
+    next task's sequences in the same process (it did: the SFT paper cell after it failed on a truncated response)."""
+    _need_smollm2()
+    from bench.lm import ModelSpec, load_causal_lm, sequence_limit
+
+    spec = ModelSpec("smollm2-135m-offline")
+    m1, t1 = load_causal_lm(spec)
+    m2, t2 = load_causal_lm(spec)
+    before = sequence_limit(t2, m2)
+    t1.model_max_length, t1.padding_side = 96, "left"
+    assert t2 is not t1 and sequence_limit(t2, m2) == before > 96 and t2.padding_side == "right"
+    assert m2 is not m1

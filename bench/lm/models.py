@@ -180,14 +180,16 @@ _LOADED: dict[tuple, tuple[Any, Any]] = {}
 def load_causal_lm(spec: ModelSpec, cache_dir: Path | None = None, **tiny_kwargs: Any):
     """(model, tokenizer) for a spec. Hub ids need a network (or a populated HF cache) and are pinned by revision.
 
-    Pretrained models are read from disk once per process and handed out as fresh copies (the caller may train its
-    copy in place); tiny models are built from their seed each time."""
+    Pretrained models are read from disk once per process and handed out as fresh copies, tokenizer included (the
+    caller may train its model in place or set its tokenizer's limits and padding side: a task that sets
+    `model_max_length` must not change it for the next task of the same process); tiny models are built from their
+    seed each time."""
     if spec.name not in ("tiny-llama", "tiny-gpt2"):
         key = (spec.name, spec.revision, spec.dtype, str(cache_dir or os.environ.get("DCAI_CACHE_DIR", "")))
         if key not in _LOADED:
             _LOADED[key] = _load_pretrained(spec, cache_dir)
         model, tok = _LOADED[key]
-        return copy.deepcopy(model), tok
+        return copy.deepcopy(model), copy.deepcopy(tok)
     return _load_pretrained(spec, cache_dir, **tiny_kwargs)
 
 

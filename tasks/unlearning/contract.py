@@ -89,6 +89,9 @@ CONTRACT = register_contract(Contract(
     ),
     null_method="target_model",
     easy_task="unlearn-tofu-synth-forget10",
+    # 15 fine-tuning epochs: the target still memorises the forget set (forget quality 0.012-0.034 over the 3 seeds)
+    # and every method clears it (means 0.18-0.50); 10 epochs leave the target at 0.03-0.34 (no easy instance), 30
+    # cost twice the CPU for the same verdicts (measured 2026-11-29, docs/unlearning.md)
     easy_overrides=(("n_authors", 16), ("n_forget_authors", 4), ("n_holdout", 4), ("n_retain_train", 6),
-                    ("n_retain_val", 2), ("finetune_epochs", 30), ("tune_lrs", (1e-3,)), ("tune_steps", (10, 20))),
+                    ("n_retain_val", 2), ("finetune_epochs", 15), ("tune_lrs", (1e-3,)), ("tune_steps", (10, 20))),
 ))

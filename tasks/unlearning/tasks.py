@@ -201,19 +201,23 @@ def mia(s: dict, k: float = 0.4) -> float:
                      np.array([M.min_k_score(lp, k) for lp in s["holdout_lps"]]))
 
 
-_MEMO: "OrderedDict[tuple, Any]" = OrderedDict()
+_MEMO: "dict[Any, OrderedDict[tuple, Any]]" = {}
 
 
-def memo(key: tuple, build, size: int = 6):
+def memo(key: tuple, build, size: int = 8):
     """Process-level cache of loaded data for the embedded tiny models (deterministic: the same key builds the same
-    data), so the cells of one `bench run` or test session share one world per seed instead of rebuilding it."""
-    if key in _MEMO:
-        _MEMO.move_to_end(key)
-        return _MEMO[key]
-    while len(_MEMO) >= size:
-        _MEMO.popitem(last=False)
+    data), so the cells of one `bench run` or test session share one world per seed instead of rebuilding it.
+
+    One LRU of `size` entries per task class (`key[0]`): a task that keeps a single large world (the pretrained
+    tier, size 1) does not evict the other tasks' worlds."""
+    space = _MEMO.setdefault(key[0], OrderedDict())
+    if key in space:
+        space.move_to_end(key)
+        return space[key]
+    while len(space) >= size:
+        space.popitem(last=False)
     value = build()
-    _MEMO[key] = value
+    space[key] = value
     return value
 
 
