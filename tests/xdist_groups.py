@@ -16,9 +16,11 @@ from __future__ import annotations
 RAY_FILES = {"test_scaleout.py", "test_federated.py", "test_harness_files.py"}
 SMOLLM2_FILES = {"test_sft_paper.py", "test_pretrained_bases.py"}
 # the heaviest work units go first (longest-processing-time order), so that no large group starts last and runs
-# alone at the end; the order only balances the two workers, it changes no result
-HEAVY_FIRST = ("conformance-unlearning", "smollm2", "conformance-sft.sample_selection", "conformance-preference",
-               "ray", "conformance-sft.token_selection", "test_unlearning.py")
+# alone at the end; the order only balances the two workers, it changes no result. Worker seconds measured on 2 idle
+# cores with a cold model cache (benchmarks/suite_walltime.py, 2026-11-29): 103, 77, 70, 64, 57, 49, 30; the other
+# work units take under 10 s each
+HEAVY_FIRST = ("conformance-unlearning", "smollm2", "conformance-sft.sample_selection", "ray",
+               "conformance-preference", "conformance-sft.token_selection", "test_unlearning.py")
 
 
 def xdist_group_of(nodeid: str) -> str:
