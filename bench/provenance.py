@@ -197,15 +197,15 @@ class PeakMemory:
             self._stop.wait(self.interval)
 
     def __enter__(self) -> "PeakMemory":
-        self.peak_rss_mb = _rss_mb()
-        self._exact = _reset_hwm()
-        try:
+        try:  # before the reset: a first import of torch here would otherwise count as the cell's memory
             import torch
 
             if torch.cuda.is_available():
                 torch.cuda.reset_peak_memory_stats()
         except ImportError:  # pragma: no cover
             pass
+        self.peak_rss_mb = _rss_mb()
+        self._exact = _reset_hwm()
         if not self._exact:
             self._thread.start()
         return self

@@ -9,8 +9,9 @@ run the method on its contract view and validate its output (`Task.execute`), ev
 in-process CLI `dcai-bench run --task T --method M --seeds 1 --force` (planning, config resolution and hash, seeding,
 dataset fingerprint, provenance: git state, package versions, source hashes, peak-memory sampling, sealed atomic
 record write, the results table). Imports are paid before either is timed (both need them). The two are interleaved
-`--repeats` times (so load drift on a shared machine hits both) and compared by their medians and by their minima (the
-least disturbed runs), in wall and in CPU seconds; both must give identical metrics. Then the harness's fixed cost per
+`--repeats` times (so load drift on a shared machine hits both) and compared pairwise: the median over repeats of
+harness / direct within a repeat (the paired ratio, the figure the goal is read on), besides the ratio of the medians
+and of the minima (the least disturbed runs), in wall and in CPU seconds; both must give identical metrics. Then the harness's fixed cost per
 cell is measured on a cell whose own work is milliseconds (toy-digits / majority: harness minus direct CPU seconds,
 median of `--fixed-repeats`), and given as a share of the long cell. Goal: overhead < 5 % on a cell of >= 5 s.
 """
@@ -38,7 +39,8 @@ def _register_bench_method() -> None:
 
     class Config(StrictConfig):
         hidden: int = Field(256, ge=1, description="hidden units")
-        epochs: int = Field(400, ge=1, description="training epochs (all of them: no early stopping)")
+        epochs: int = Field(600, ge=1, description="training epochs (all of them: no early stopping; 600: about "
+                                                    "6 s on one core, above the goal's 5 s)")
 
     def mlp_bench(data, cfg: Config, ctx):
         clf = MLPClassifier(hidden_layer_sizes=(cfg.hidden,), max_iter=cfg.epochs, tol=0.0,
@@ -95,7 +97,7 @@ def main() -> None:
     ap.add_argument("--task", default="toy-digits")
     ap.add_argument("--method", default="mlp_bench")
     ap.add_argument("--set", action="append", default=[], metavar="SCOPE.KEY=VALUE")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--fixed-repeats", type=int, default=20,
                     help="repeats of the fixed-cost measurement (toy majority)")
     a = ap.parse_args()
@@ -137,6 +139,10 @@ def main() -> None:
     print(f"{a.task} / {a.method} {' '.join(a.set)}: medians over {a.repeats} interleaved repeats ({load})")
     print(f"  direct  {dw:7.2f} s wall  {dc:7.2f} s CPU")
     print(f"  harness {hw:7.2f} s wall  {hc:7.2f} s CPU")
+    pw = statistics.median(h / d for h, d in zip(h_wall, d_wall))
+    pc = statistics.median(h / d for h, d in zip(h_cpu, d_cpu))
+    print(f"  paired overhead (median over repeats of harness / direct): wall {100 * (pw - 1):+.1f} %, CPU "
+          f"{100 * (pc - 1):+.1f} %; goal < 5 %: {'met' if max(pw, pc) < 1.05 else 'NOT met'}")
     print(f"  overhead of the medians: wall {100 * (hw / dw - 1):+.1f} %, CPU {100 * (hc / dc - 1):+.1f} % "
           f"(+{hc - dc:.3f} s CPU per cell); of the minima (least disturbed runs): wall "
           f"{100 * (min(h_wall) / min(d_wall) - 1):+.1f} %, CPU {100 * (min(h_cpu) / min(d_cpu) - 1):+.1f} %; "

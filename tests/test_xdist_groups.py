@@ -17,7 +17,8 @@ from xdist_groups import HEAVY_FIRST, xdist_group_of
 def test_groups_from_node_ids():
     c = "tests/test_conformance.py::test_method_beats_the_null_on_the_easy_task"
     assert xdist_group_of(f"{c}[flat@unlearning]") == "conformance-unlearning"
-    assert xdist_group_of(f"{c}[ds2@sft.sample_selection]") == "conformance-sft.sample_selection"
+    assert xdist_group_of(f"{c}[ds2@sft.sample_selection]") == "conformance-sft"
+    assert xdist_group_of(f"{c}[rho1@sft.token_selection]") == "conformance-sft"
     assert xdist_group_of("tests/test_conformance.py::test_family_contract[preference]") == "conformance-preference"
     assert xdist_group_of("tests/test_conformance.py::test_the_registry_is_not_empty") == "test_conformance.py"
     assert xdist_group_of("tests/test_federated.py::test_x") == xdist_group_of("tests/test_scaleout.py::t") == "ray"

@@ -1,8 +1,9 @@
 """Work units of the test suite under pytest-xdist (`-n auto --dist loadgroup`, the README's test command).
 
 Tests that share work stay in one worker process (one xdist work unit):
-- conformance checks by family: a family's checks share their cells (the null method's runs, the easy worlds, the
-  smoke cells) through the session's per-process cache, so splitting a family across workers computes them twice;
+- conformance checks by family (the two SFT families together): a family's checks share their cells (the null
+  method's runs, the easy worlds, the smoke cells) through the session's per-process cache, so splitting a family
+  across workers computes them twice;
 - the tests that start Ray (or look for leftover Ray processes) in one group: two local Ray clusters on a 2-core
   machine slow each other down, and a leftover-process check must not see another worker's cluster;
 - the tests that load the pretrained SmolLM2 in one group (one load of the model per process);
@@ -17,10 +18,10 @@ RAY_FILES = {"test_scaleout.py", "test_federated.py", "test_harness_files.py"}
 SMOLLM2_FILES = {"test_sft_paper.py", "test_pretrained_bases.py"}
 # the heaviest work units go first (longest-processing-time order), so that no large group starts last and runs
 # alone at the end; the order only balances the two workers, it changes no result. Worker seconds measured on 2 idle
-# cores with a cold model cache (benchmarks/suite_walltime.py, 2026-11-29): 103, 77, 70, 64, 57, 49, 30; the other
-# work units take under 10 s each
-HEAVY_FIRST = ("conformance-unlearning", "smollm2", "conformance-sft.sample_selection", "ray",
-               "conformance-preference", "conformance-sft.token_selection", "test_unlearning.py")
+# cores with a cold model cache (benchmarks/suite_walltime.py, 2026-11-29): SFT 119 (sample 70 + token 49), unlearning
+# 103, SmolLM2 77, Ray 64, preference 57, test_unlearning.py 30; the other work units take under 10 s each
+HEAVY_FIRST = ("conformance-sft", "conformance-unlearning", "smollm2", "ray", "conformance-preference",
+               "test_unlearning.py")
 
 
 def xdist_group_of(nodeid: str) -> str:
@@ -32,7 +33,9 @@ def xdist_group_of(nodeid: str) -> str:
     if fname in SMOLLM2_FILES:
         return "smollm2"
     if fname == "test_conformance.py" and rest.endswith("]") and "[" in rest:
-        return "conformance-" + rest.rsplit("[", 1)[1].rstrip("]").split("@")[-1]
+        family = rest.rsplit("[", 1)[1].rstrip("]").split("@")[-1]
+        # the two SFT families share their sorting world (tokenizer, tiny model init): one unit
+        return "conformance-" + ("sft" if family.startswith("sft.") else family)
     return fname
 
 
