@@ -22,11 +22,14 @@ CLAIMS = [
      ["answer_loglik", "final_loglik", "final_answer_mc", "gsm8k_em"]),
     ("sft-sample-gsm8k-smollm2", "entp_repair", ["full_tokens", "random_subset"],
      ["answer_loglik", "final_loglik", "final_answer_mc", "gsm8k_em"]),
-    ("sft-sample-gsm8k-smollm2", "ds2", ["full_tokens", "random_subset"],
+    ("sft-sample-gsm8k-smollm2", "ds2", ["full_tokens", "random_subset", "rating_filter", "perplexity_filter", "ifd",
+                                         "length_select", "diversity_knn"],
      ["answer_loglik", "final_loglik", "final_answer_mc", "gsm8k_em"]),
-    ("pref-sort-smollm2", "mixdpo", ["dpo", "rpo", "routing_only", "sft_model"],
+    ("pref-sort-smollm2", "mixdpo", ["dpo", "rpo", "routing_only", "sft_model", "curriculum", "sft_chosen", "ipo",
+                                     "cdpo", "robust_dpo", "simpo", "margin_filter", "orpo", "kto"],
      ["lc_win_rate", "win_rate", "mean_true_reward"]),
-    ("unlearn-tofu-smollm2", "flat", ["target_model", "retain_model", "npo", "grad_diff"],
+    ("unlearn-tofu-smollm2", "flat", ["target_model", "retain_model", "npo", "grad_diff", "grad_ascent", "kl_min",
+                                      "npo_rt", "simnpo", "idk_po"],
      ["forget_quality", "forget_truth_ratio", "model_utility", "forget_rouge", "forget_prob"]),
 ]
 

