@@ -45,3 +45,14 @@ def test_a_fully_truncated_response_would_have_given_a_zero_loss(tok):
     ex["labels"] = [-100] * len(ex["labels"])  # what truncating at the prompt boundary used to produce
     nll, mask = token_nll(model, collate([ex], tok.pad_token_id))
     assert int(mask.sum()) == 0 and float(nll.sum()) == 0.0
+
+
+def test_each_gpt2_tokenizer_call_hands_out_its_own_copy():
+    """A task setting its tokenizer's limit must not shorten the sequences of the next task or test in the process."""
+    from bench.lm import gpt2_tokenizer, sequence_limit
+
+    a, b = gpt2_tokenizer(), gpt2_tokenizer()
+    before = sequence_limit(b)
+    a.model_max_length, a.padding_side = 96, "left"
+    assert a is not b and sequence_limit(b) == before and b.padding_side != "left"
+    assert gpt2_tokenizer()("hello world")["input_ids"] == b("hello world")["input_ids"]

@@ -25,8 +25,17 @@ def _whisper_asset(name: str) -> Path:
     return p
 
 
-@functools.lru_cache(maxsize=2)
 def gpt2_tokenizer(cache_dir: str | None = None):
+    """The exact GPT-2 tokenizer (built once per process, see `_gpt2_tokenizer`); each call hands out its own copy, so a
+    task that sets `model_max_length` or the padding side does not change it for the next task or test of the process
+    (the tiny unlearning paper cell's limit of 96 made a later preference test fail)."""
+    import copy
+
+    return copy.deepcopy(_gpt2_tokenizer(cache_dir))
+
+
+@functools.lru_cache(maxsize=2)
+def _gpt2_tokenizer(cache_dir: str | None = None):
     """The exact GPT-2 (r50k_base) BPE as a transformers GPT2 tokenizer, rebuilt from whisper's gpt2.tiktoken ranks.
 
     The ranks file stores base64 byte strings; GPT-2's vocab.json uses the byte->unicode map, and the merges are
