@@ -15,10 +15,11 @@ Smoke suite: the cells of `dcai-bench run --suite smoke`, run in this process fa
 temporary directory); imports and discovery are timed separately (they are paid once per process). Test suite: pytest
 runs in a child process with a small plugin that times every test's setup, call and teardown; per file the sum, and
 the session's collection (imports, discovery) apart. By default it runs as the README's test command does (pytest-xdist,
-`-n auto --dist loadgroup`, the groups of tests/conftest.py): the session's wall time is then the figure the target is
-about, the per-file seconds are worker seconds (summed over the workers that ran the file's tests), and the CPU seconds
-are the whole session's (the workers' per-test CPU is not reported back); `--serial` runs in one process instead. The recorded column: the summed wall time of the committed full
-suite records of the family (what `--suite full` costs, as recorded when the results were made).
+`-n auto --dist loadgroup`, the groups of tests/xdist_groups.py): the session's wall time is then the figure the target
+is about, the per-file seconds are worker seconds (summed over the workers that ran the file's tests), and the CPU
+seconds are the whole session's (the workers' per-test CPU is not reported back); `--serial` runs in one process
+instead. The recorded column: the summed wall time of the committed full suite records of the family (what
+`--suite full` costs, as recorded when the results were made).
 """
 from __future__ import annotations
 
@@ -147,6 +148,19 @@ def _pytest_child(out: Path, paths: list[str]) -> int:
         def pytest_collection_finish(self, session) -> None:  # noqa: ANN001
             self.collection = self.start.read()
 
+        def add(self, nodeid: str, wall: float, cpu: float, n: int) -> None:
+            """Count a test's seconds for its file and, on test_conformance.py, its family (as a sub-row)."""
+            keys = [nodeid.split("::")[0]]
+            fam = re.search(r"\[(?:[^@\]]*@)?([a-z_]+\.?[a-z_.]*)\]$", nodeid)
+            if "test_conformance" in keys[0] and fam:
+                keys.append(f"{keys[0]} [{fam.group(1)}]")
+            for k in keys:
+                f = self.per_file[k]
+                f[0] += wall
+                f[1] += cpu  # NaN under xdist: not measured
+                f[2] += n
+            self.per_test[nodeid] += wall
+
         @pytest.hookimpl(optionalhook=True)
         def pytest_xdist_node_collection_finished(self, node, ids) -> None:  # noqa: ANN001
             if self.collection is None:  # under xdist: when the first worker has collected
@@ -157,29 +171,11 @@ def _pytest_child(out: Path, paths: list[str]) -> int:
             clock = Clock()
             yield
             w, c = clock.read()
-            keys = [item.nodeid.split("::")[0]]
-            fam = re.search(r"\[(?:[^@\]]*@)?([a-z_]+\.?[a-z_.]*)\]$", item.nodeid)
-            if "test_conformance" in keys[0] and fam:  # conformance cost per family, as sub-rows
-                keys.append(f"{keys[0]} [{fam.group(1)}]")
-            for k in keys:
-                f = self.per_file[k]
-                f[0] += w
-                f[1] += c
-                f[2] += 1
-            self.per_test[item.nodeid] += w
+            self.add(item.nodeid, w, c, 1)
 
         def pytest_runtest_logreport(self, report) -> None:  # noqa: ANN001
             if xdist:  # the tests ran in workers: their reported phase durations (worker seconds), no CPU
-                keys = [report.nodeid.split("::")[0]]
-                fam = re.search(r"\[(?:[^@\]]*@)?([a-z_]+\.?[a-z_.]*)\]$", report.nodeid)
-                if "test_conformance" in keys[0] and fam:
-                    keys.append(f"{keys[0]} [{fam.group(1)}]")
-                for k in keys:
-                    f = self.per_file[k]
-                    f[0] += report.duration
-                    f[1] = float("nan")
-                    f[2] += report.when == "call"
-                self.per_test[report.nodeid] += report.duration
+                self.add(report.nodeid, report.duration, float("nan"), int(report.when == "call"))
             if report.outcome == "failed":
                 self.failures.append(f"{report.nodeid} ({report.when}): "
                                      + (str(report.longrepr).strip().splitlines() or [""])[-1][:300])
