@@ -5,7 +5,8 @@
 # starting new methods once DEADLINE (seconds since the start; default 5400 = the issue's 90-minute budget) has passed,
 # so what the budget allowed is what gets committed; re-running resumes (cells already recorded are skipped).
 #   bash benchmarks/paper_tier_cpu.sh [RESULTS_DIR]      # default: results/
-# Prints each method's wall time and, at the end, the wall time per lane.
+# Prints each method's wall time and, at the end, the wall time per lane; a lane's progress bars and warnings go to
+# /tmp/paper-tier-NAME.log.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 RES="${1:-results}"
@@ -14,18 +15,12 @@ PY="${PYTHON:-.venv/bin/python}"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false
 start=$(date +%s)
 
-lane() {  # lane NAME "task method" ...
+lane() {  # lane NAME "task method" ...: one process (benchmarks/paper_tier_lane.py) runs the lane's pairs in order
   local name=$1; shift
-  for cell in "$@"; do
-    set -- $cell
-    local now=$(( $(date +%s) - start ))
-    if (( now > DEADLINE )); then echo "[$name] deadline reached at ${now}s: not started: $cell"; continue; fi
-    local t0=$(date +%s)
-    "$PY" -m bench run --task "$1" --method "$2" --results-dir "$RES" --quiet >> "/tmp/paper-tier-$name.log" 2>&1 \
-      || echo "[$name] FAILED $cell (see /tmp/paper-tier-$name.log)"
-    echo "[$name] $1 $2: $(( $(date +%s) - t0 )) s (lane clock $(( $(date +%s) - start )) s)"
-  done
-  echo "[$name] lane done: $(( $(date +%s) - start )) s"
+  local pairs=()
+  for cell in "$@"; do set -- $cell; pairs+=("$1:$2"); done
+  "$PY" benchmarks/paper_tier_lane.py --name "$name" --results "$RES" --deadline "$DEADLINE" --start "$start" \
+    "${pairs[@]}" 2>> "/tmp/paper-tier-$name.log" || echo "[$name] a cell failed (see above)"
 }
 
 T=sft-token-gsm8k-smollm2; S=sft-sample-gsm8k-smollm2; U=unlearn-tofu-smollm2; P=pref-sort-smollm2

@@ -135,3 +135,26 @@ print(json.dumps([start, mem.peak_rss_mb]))
         pytest.skip("this kernel does not let a process reset its peak-RSS mark (the sampler is used instead)")
     start, peak = res
     assert 180 < peak - start < 300, (start, peak)
+
+
+def test_paper_tier_lane_runs_pairs_in_one_process_resumes_and_keeps_the_deadline(tmp_path, capsys):
+    """benchmarks/paper_tier_lane.py (the lanes of paper_tier_cpu.sh): every seed of each pair recorded through the
+    harness; a rerun skips them (resume); a pair is not started once the deadline has passed."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("ptl", Path(__file__).parent.parent / "benchmarks" / "paper_tier_lane.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    res = tmp_path / "res"
+    assert mod.main(["--name", "t", "--results", str(res), "toy-digits:majority"]) == 0
+    recs = sorted(res.rglob("*.json"))
+    assert len(recs) == 10 and all(json.loads(p.read_text())["status"] == "ok" for p in recs)  # the task's 10 seeds
+    mtimes = [p.stat().st_mtime_ns for p in recs]
+    assert mod.main(["--name", "t", "--results", str(res), "toy-digits:majority"]) == 0
+    assert [p.stat().st_mtime_ns for p in sorted(res.rglob("*.json"))] == mtimes  # resumed: nothing rerun
+    assert mod.main(["--name", "t", "--results", str(res), "--deadline", "-1", "toy-digits:knn"]) == 0
+    assert "deadline reached" in capsys.readouterr().out and len(list(res.rglob("*.json"))) == 10
+    with pytest.raises(SystemExit):
+        mod.main(["toy-digits"])  # not TASK:METHOD
