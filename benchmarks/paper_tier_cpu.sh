@@ -24,13 +24,14 @@ lane() {  # lane NAME "task method" ...: one process (benchmarks/paper_tier_lane
 }
 
 T=sft-token-gsm8k-smollm2; S=sft-sample-gsm8k-smollm2; U=unlearn-tofu-smollm2; P=pref-sort-smollm2
-# lane sizes (measured per method x 3 seeds, one thread each): SFT 9-14 min, preference 3-12 min, unlearning 8-12
-# min; two preference methods close the SFT lane so that the two lanes take about the same time
+# lane sizes (per method x 3 seeds, one thread, one process per lane: the run at c91dba1 minus process starts and
+# the unlearning world's reload): SFT 4-10 min, preference 3-6 min, unlearning 5-10 min (its world loads once, 1 min);
+# five preference methods close the SFT lane so that the two lanes take about the same time
 lane sft "$T full_tokens" "$T token_cleaning" "$T random_token_drop" "$T token_cleaning_self_evolving" "$T rho1" \
   "$S random_subset" "$S entp_repair" "$S ds2" "$S full_tokens" "$S rating_filter" "$S perplexity_filter" \
-  "$S ifd" "$S length_select" "$S diversity_knn" "$P simpo" "$P kto" &
+  "$S ifd" "$S length_select" "$S diversity_knn" "$P simpo" "$P kto" "$P cdpo" "$P orpo" "$P robust_dpo" &
 lane unlearn_pref "$U target_model" "$U retain_model" "$U flat" "$U npo" "$P sft_model" "$P dpo" "$P mixdpo" \
   "$P rpo" "$P routing_only" "$U grad_diff" "$P sft_chosen" "$P curriculum" "$U idk_po" "$P ipo" "$U simnpo" \
-  "$P margin_filter" "$U npo_rt" "$P cdpo" "$U kl_min" "$U grad_ascent" "$P orpo" "$P robust_dpo" &
+  "$P margin_filter" "$U npo_rt" "$U kl_min" "$U grad_ascent" &
 wait
 echo "paper tier: $(( $(date +%s) - start )) s wall in all"
