@@ -47,11 +47,8 @@ class PaperConfig(StrictConfig):
     n_train: int = 96
     n_seed: int = 32
     n_eval: int = 32
-    # v2 (was 16 / 32): lm-eval's generation and multiple choice were half of a cell (61 s + 28 s of one thread on
-    # the base model) for metrics at the floor (EM 0-6 %) and near the ceiling (MC 87-93 %); 8 / 16 cost 42 s + 16 s
-    # and leave the primary metric (answer_loglik: n_eval held-out solutions) unchanged
-    n_em: int = 8
-    n_mc: int = 16
+    n_em: int = 16
+    n_mc: int = 32
     max_tokens: int = 160  # prompt + clean answer, in the model's tokens (before noise)
     filler_prob: float = 0.5
     bad_prob: float = 0.3
@@ -164,13 +161,13 @@ class _Paper(_SFTTask):
 
 
 class PaperTokens(_Paper, TokenSelection):
-    version = "2"  # v2: n_em 8, n_mc 16 (v1: 16, 32)
+    version = "1"
     description = ("Token-level selection on noisy GSM8K fine-tuned into SmolLM2-135M-Instruct (LoRA): held-out "
                    "gold-solution log-likelihood, GSM8K exact match and final-answer multiple choice via lm-eval.")
 
 
 class PaperSamples(_Paper, SampleSelection):
-    version = "2"  # v2: n_em 8, n_mc 16 (v1: 16, 32)
+    version = "1"
     description = ("Sample-level selection and repair on noisy GSM8K fine-tuned into SmolLM2-135M-Instruct (LoRA): "
                    "held-out gold-solution log-likelihood, GSM8K exact match and final-answer MC via lm-eval.")
 
