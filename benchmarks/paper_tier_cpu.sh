@@ -24,14 +24,14 @@ lane() {  # lane NAME "task method" ...: one process (benchmarks/paper_tier_lane
 }
 
 T=sft-token-gsm8k-smollm2; S=sft-sample-gsm8k-smollm2; U=unlearn-tofu-smollm2; P=pref-sort-smollm2
-# lane sizes (per method x 3 seeds, one thread, one process per lane: the run at c91dba1 minus process starts and
-# the unlearning world's reload): SFT 4-10 min, preference 3-6 min, unlearning 5-10 min (its world loads once, 1 min);
-# five preference methods close the SFT lane so that the two lanes take about the same time
+# lane sizes (per method x 3 seeds, one thread): SFT 5-11 min (a token-task cell 190-225 s beside the other lane),
+# preference 3-6 min, unlearning 5-10 min once its world is built (10 min from a cold cache, then shared by the lane's
+# process); two preference methods close the SFT lane
 lane sft "$T full_tokens" "$T token_cleaning" "$T random_token_drop" "$T token_cleaning_self_evolving" "$T rho1" \
   "$S random_subset" "$S entp_repair" "$S ds2" "$S full_tokens" "$S rating_filter" "$S perplexity_filter" \
-  "$S ifd" "$S length_select" "$S diversity_knn" "$P simpo" "$P kto" "$P cdpo" "$P orpo" "$P robust_dpo" &
+  "$S ifd" "$S length_select" "$S diversity_knn" "$P simpo" "$P kto" &
 lane unlearn_pref "$U target_model" "$U retain_model" "$U flat" "$U npo" "$P sft_model" "$P dpo" "$P mixdpo" \
   "$P rpo" "$P routing_only" "$U grad_diff" "$P sft_chosen" "$P curriculum" "$U idk_po" "$P ipo" "$U simnpo" \
-  "$P margin_filter" "$U npo_rt" "$U kl_min" "$U grad_ascent" &
+  "$P margin_filter" "$U npo_rt" "$P cdpo" "$U kl_min" "$U grad_ascent" "$P orpo" "$P robust_dpo" &
 wait
 echo "paper tier: $(( $(date +%s) - start )) s wall in all"
