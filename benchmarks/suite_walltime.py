@@ -9,7 +9,10 @@
 
 The targets are for 2 idle cores. On a shared machine wall time is inflated by the other processes: compare the CPU
 seconds (user+sys of this process and of the child processes it waited for; Ray workers started by a cell are not
-children and are not counted) and read the load average printed with the figures.
+children and are not counted) and read the load average printed with the figures. The host's own speed drifts too (the
+same single-thread work took 1.7x as long on one day as on another): a fixed reference workload is timed before and
+after the runs, and the factor and the wall times scaled to the speed at which the targets were set are printed
+(`--no-speed-check` skips it).
 
 Smoke suite: the cells of `dcai-bench run --suite smoke`, run in this process family by family (records into a
 temporary directory); imports and discovery are timed separately (they are paid once per process). Test suite: pytest
@@ -68,7 +71,36 @@ def _load() -> str:
     return "load average %.2f %.2f %.2f" % os.getloadavg()
 
 
-def smoke_suite(families: list[str] | None, run_full: bool, results: Path) -> None:
+# The host's speed drifts between sessions on a shared machine (the same single-thread cell took 6.2 s on one day and
+# 10.4-11.7 s on another, on an idle box), so every timing run also times a fixed reference workload: the cell of
+# benchmarks/harness_overhead.py (toy-digits, a 1000-epoch scikit-learn MLP, computed directly, one thread), whose
+# time was REFERENCE_CELL_S when the targets were set. The targets are read on the raw wall time; the speed factor
+# and the wall time scaled to the reference speed are printed beside it, to tell a slower host from a slower suite.
+REFERENCE_CELL_S = 6.2  # benchmarks/harness_overhead.py direct median, idle 2-core box, 2026-11-29 (commit c91dba1)
+
+
+def reference_cell_seconds() -> float:
+    """Wall seconds of the reference workload in a fresh one-thread process (imports not counted)."""
+    code = ("import os, sys, time; sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[1] + '/benchmarks');"
+            "import harness_overhead as h; from bench.registry import discover; discover(); "
+            "h._register_bench_method(); t = time.perf_counter(); "
+            "h.direct('toy-digits', 'mlp_bench', {}, {}); print(time.perf_counter() - t)")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT)], env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def speed_factor(before: float, after: float) -> float:
+    """How many times slower than the reference host this machine ran (mean of the checks before and after)."""
+    return (before + after) / 2 / REFERENCE_CELL_S
+
+
+def speed_note(wall: float, factor: float) -> str:
+    return (f"this host ran the reference cell {factor:.2f}x as slow as when the targets were set; the wall time at "
+            f"that speed: {wall / factor:.1f} s")
+
+
+def smoke_suite(families: list[str] | None, run_full: bool, results: Path) -> float:
     from tabulate import tabulate
 
     clock = Clock()
@@ -122,6 +154,7 @@ def smoke_suite(families: list[str] | None, run_full: bool, results: Path) -> No
           f"{SMOKE_TARGET_S} s on 2 idle cores: {_verdict(total, tot_c + imp_cpu, SMOKE_TARGET_S)} ({_load()})")
     if failed:
         print("failed smoke cells:", ", ".join(failed))
+    return total
 
 
 # -- test suite ----------------------------------------------------------------------------------------------------
@@ -194,7 +227,7 @@ def _pytest_child(out: Path, paths: list[str]) -> int:
     return 0
 
 
-def test_suite(paths: list[str], serial: bool = False) -> None:
+def test_suite(paths: list[str], serial: bool = False) -> float:
     from tabulate import tabulate
 
     if not serial:
@@ -240,6 +273,7 @@ def test_suite(paths: list[str], serial: bool = False) -> None:
                f"{'met' if wall < TESTS_TARGET_S else 'NOT met'} by the wall time measured now")
     print(f"test suite: {wall:.1f} s wall ({cpu:.1f} s CPU); target < {TESTS_TARGET_S} s on 2 idle cores: "
           f"{verdict} ({_load()})")
+    return wall
 
 
 def main() -> None:
@@ -252,6 +286,8 @@ def main() -> None:
     ap.add_argument("--run-full", action="store_true", help="also time a fresh full-suite run per family")
     ap.add_argument("--cold-cache", action="store_true", help="use an empty model cache for the timed runs")
     ap.add_argument("--results", default=str(ROOT / "results"), help="committed records (the 'recorded' column)")
+    ap.add_argument("--no-speed-check", action="store_true", help="skip timing the reference workload (about 10 s "
+                                                                   "before and after the timed runs)")
     ap.add_argument("--_pytest-child", dest="pytest_child", nargs="+", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.pytest_child:
@@ -259,10 +295,19 @@ def main() -> None:
     cold = tempfile.TemporaryDirectory(prefix="dcai-cold-cache-") if a.cold_cache else None
     if cold is not None:
         os.environ["DCAI_CACHE_DIR"] = cold.name
+    before = None if a.no_speed_check else reference_cell_seconds()
+    walls = {}
     if not a.tests_only:
-        smoke_suite(a.family, a.run_full, Path(a.results))
+        walls["smoke suite"] = smoke_suite(a.family, a.run_full, Path(a.results))
     if a.tests or a.tests_only:
-        test_suite(a.tests_only or ["tests"], serial=a.serial)
+        walls["test suite"] = test_suite(a.tests_only or ["tests"], serial=a.serial)
+    if before is not None:
+        after = reference_cell_seconds()
+        factor = speed_factor(before, after)
+        print(f"host speed: reference cell {before:.2f} s before, {after:.2f} s after the timed runs ({REFERENCE_CELL_S}"
+              f" s when the targets were set)")
+        for name, wall in walls.items():
+            print(f"{name}: {speed_note(wall, factor)}")
 
 
 if __name__ == "__main__":

@@ -158,3 +158,20 @@ def test_paper_tier_lane_runs_pairs_in_one_process_resumes_and_keeps_the_deadlin
     assert "deadline reached" in capsys.readouterr().out and len(list(res.rglob("*.json"))) == 10
     with pytest.raises(SystemExit):
         mod.main(["toy-digits"])  # not TASK:METHOD
+
+
+def test_suite_walltime_scales_wall_time_by_the_host_speed_factor():
+    """benchmarks/suite_walltime.py: the reference workload's time before and after -> how many times slower the host
+    ran than when the targets were set, and the wall time scaled back to that speed."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("sw", Path(__file__).parent.parent / "benchmarks" / "suite_walltime.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    ref = mod.REFERENCE_CELL_S
+    assert mod.speed_factor(ref, ref) == pytest.approx(1.0)
+    f = mod.speed_factor(1.5 * ref, 2.5 * ref)  # the mean of before and after
+    assert f == pytest.approx(2.0)
+    assert mod.speed_note(400.0, f).endswith("2.00x as slow as when the targets were set; the wall time at that "
+                                             "speed: 200.0 s")
