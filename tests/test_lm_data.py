@@ -56,3 +56,23 @@ def test_each_gpt2_tokenizer_call_hands_out_its_own_copy():
     a.model_max_length, a.padding_side = 96, "left"
     assert a is not b and sequence_limit(b) == before and b.padding_side != "left"
     assert gpt2_tokenizer()("hello world")["input_ids"] == b("hello world")["input_ids"]
+
+
+def test_one_thread_policy_for_the_lm_families(monkeypatch):
+    """bench.lm.set_torch_threads: one thread for the embedded tiny models; OMP_NUM_THREADS for pretrained models when
+    set (the one-thread lanes of the paper tier), else every core."""
+    import os
+
+    import torch
+
+    from bench.lm import set_torch_threads
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("OMP_NUM_THREADS", "3")
+        assert set_torch_threads(tiny=True) == 1 == torch.get_num_threads()
+        assert set_torch_threads(tiny=False) == 3 == torch.get_num_threads()
+        monkeypatch.delenv("OMP_NUM_THREADS")
+        assert set_torch_threads(tiny=False) == (os.cpu_count() or 1) == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)

@@ -19,11 +19,13 @@ from .generate import greedy_generate
 from .models import (ModelConfig, ModelSpec, load_causal_lm, merged, model_fingerprint, prepare_for_finetuning,
                      tiny_causal_lm)
 from .ops import sequence_logprob, token_nll
+from .threads import set_torch_threads
 from .tokenizers import bpe_tokenizer, gpt2_tokenizer
 from .train import BatchView, TrainConfig, train_sft
 from .trunk import FrozenTrunk, token_nll_fast
 
 __all__ = [
+    "set_torch_threads",
     "ModelSpec", "ModelConfig", "load_causal_lm", "prepare_for_finetuning", "merged", "model_fingerprint",
     "tiny_causal_lm", "gpt2_tokenizer", "bpe_tokenizer", "encode_sft", "sequence_limit", "SequenceTooLong", "collate",
     "iter_batches", "greedy_generate", "token_nll", "token_nll_fast", "FrozenTrunk", "sequence_logprob",

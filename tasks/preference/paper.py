@@ -17,13 +17,12 @@ AdamW steps of `batch_size` pairs. Sized for about 25 minutes of 2 CPU cores for
 """
 from __future__ import annotations
 
-import os
 
 import numpy as np
 from pydantic import Field
 
 from bench.api import Context, DatasetRef, register_task
-from bench.lm import FrozenTrunk, ModelConfig, encode_sft, load_causal_lm, sequence_limit
+from bench.lm import FrozenTrunk, ModelConfig, encode_sft, load_causal_lm, sequence_limit, set_torch_threads
 from bench.lm.trunk import supports_trunk
 from bench.seeding import data_seed
 
@@ -131,10 +130,8 @@ class PaperSortPreference(SortingTaskMixin, PreferenceTask):
     full_suite_seeds = None
 
     def load(self, cfg: PaperPrefConfig, ctx: Context) -> PrefData:
-        import torch
-
         tiny = cfg.model.name == "tiny-llama"
-        torch.set_num_threads(1 if tiny else int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))
+        set_torch_threads(tiny)
         policy, tok, spec = warmed_policy(cfg, ctx.cache_dir)
         rng = ctx.data_rng
         train, val, ev = split_lists(rng, cfg.n_pairs, cfg.n_val, cfg.n_eval)

@@ -21,14 +21,12 @@ the task reports DataUnavailable.
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from pydantic import Field
 
 from bench.api import Context, DatasetRef, Metric, NONNEGATIVE, register_task
 from bench.errors import DataUnavailable
-from bench.lm import FrozenTrunk, ModelConfig, encode_sft, load_causal_lm, sequence_limit
+from bench.lm import FrozenTrunk, ModelConfig, encode_sft, load_causal_lm, sequence_limit, set_torch_threads
 from bench.lm.trunk import supports_trunk
 
 from .base import PreferenceTask, PrefData, TuneFields, cached_generate
@@ -94,14 +92,12 @@ class UltraFeedbackPreference(PreferenceTask):
                Metric("mean_length", "min", "answer length in characters", range=NONNEGATIVE))
 
     def load(self, cfg: UltraFeedbackConfig, ctx: Context) -> PrefData:
-        import torch
-
-        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))
+        spec = cfg.model.spec()
+        set_torch_threads(spec.name == "tiny-llama")
         raw = load_ultrafeedback(cfg.dataset_revision, cfg.split, cfg.n_pairs)
         instructions = load_alpaca_eval_instructions(cfg.prompts_revision)
         if cfg.n_val + cfg.n_eval > len(instructions):
             raise ValueError(f"n_val + n_eval = {cfg.n_val + cfg.n_eval} > {len(instructions)} AlpacaEval prompts")
-        spec = cfg.model.spec()
         policy, tok = load_causal_lm(spec, cache_dir=ctx.cache_dir, **self._tiny(spec, cfg))
         policy.eval()
         limit = sequence_limit(tok, policy)

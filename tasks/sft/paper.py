@@ -22,13 +22,12 @@ Downstream (on held-out problems only):
 from __future__ import annotations
 
 import functools
-import os
 
 import numpy as np
 
 from bench.api import Context, DatasetRef, Metric, NONNEGATIVE, NONPOSITIVE, PROPORTION, register_task
 from bench.config import StrictConfig
-from bench.lm import FrozenTrunk, ModelConfig, encode_sft, load_causal_lm, sequence_limit
+from bench.lm import FrozenTrunk, ModelConfig, encode_sft, load_causal_lm, sequence_limit, set_torch_threads
 from bench.lm.trunk import supports_trunk
 from bench.seeding import data_seed
 
@@ -110,10 +109,8 @@ class _Paper(_SFTTask):
     full_suite_seeds = None
 
     def load(self, cfg: PaperConfig, ctx: Context) -> SFTData:
-        import torch
-
         tiny = cfg.model.name == "tiny-llama"
-        torch.set_num_threads(1 if tiny else int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))
+        set_torch_threads(tiny)
         base, tok, spec = load_model(cfg.model, ctx.seed_index, ctx.cache_dir)
         base = base.to(ctx.device)
         rows = list(_short_rows(f"{cfg.model.name}@{cfg.model.revision}", cfg.max_tokens, tok))

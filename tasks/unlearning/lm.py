@@ -18,17 +18,11 @@ IGNORE = -100
 
 
 def set_threads(model: str) -> None:
-    """One torch thread for the embedded tiny models (their 96-wide matrices gain nothing from a second thread, and an
-    idle OpenMP thread spins on a shared machine); for pretrained models OMP_NUM_THREADS when set, else two (the
-    CPU budget's 2 cores)."""
-    import os
+    """The LM families' thread policy (bench.lm.set_torch_threads) for a task's `model` field ("tiny": the embedded
+    tiny model)."""
+    from bench.lm import set_torch_threads
 
-    import torch
-
-    if model == "tiny":
-        torch.set_num_threads(1)
-    else:  # OMP_NUM_THREADS when set (parallel lanes of one thread each), else two
-        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or max(1, min(2, os.cpu_count() or 1))))
+    set_torch_threads(model == "tiny")
 
 
 def max_len(tok) -> int:
