@@ -12,7 +12,8 @@ minute per cell otherwise) reuse it for every method.
 
 A (task, method) pair is not started once `--deadline` seconds have passed since `--start` (epoch seconds; default:
 now), so what the budget allowed is what gets recorded; re-running resumes (recorded cells are skipped). Prints one
-line per pair (wall seconds, the lane clock) and a line per failed cell with its error's first line.
+line per pair (wall seconds, the lane clock) and a line per failed cell with its error's first line; a pair that does
+not resolve (unknown task or method) is reported and skipped.
 """
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--start", type=float, default=None, help="epoch seconds the budget counts from (default: now)")
     a = ap.parse_args(argv)
 
+    from bench.errors import BenchError
     from bench.runner import plan, run_cell
 
     start = a.start if a.start is not None else time.time()
@@ -52,7 +54,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{a.name}] deadline reached at {clock:.0f} s: not started: {task} {method}", flush=True)
             continue
         t0 = time.time()
-        for cell in plan(tasks=[task], methods=[method]):
+        try:
+            cells = plan(tasks=[task], methods=[method])
+        except BenchError as e:  # a mistyped pair: say so and go on with the lane
+            failed += 1
+            print(f"[{a.name}] not run: {task} {method}: {e}", flush=True)
+            continue
+        for cell in cells:
             outcome, path = run_cell(cell, results)
             if outcome == "failed":
                 failed += 1

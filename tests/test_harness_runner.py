@@ -156,6 +156,8 @@ def test_paper_tier_lane_runs_pairs_in_one_process_resumes_and_keeps_the_deadlin
     assert [p.stat().st_mtime_ns for p in sorted(res.rglob("*.json"))] == mtimes  # resumed: nothing rerun
     assert mod.main(["--name", "t", "--results", str(res), "--deadline", "-1", "toy-digits:knn"]) == 0
     assert "deadline reached" in capsys.readouterr().out and len(list(res.rglob("*.json"))) == 10
+    assert mod.main(["--name", "t", "--results", str(res), "toy-digits:no_such_method", "toy-digits:majority"]) == 1
+    assert "not run: toy-digits no_such_method" in capsys.readouterr().out  # reported; the lane went on
     with pytest.raises(SystemExit):
         mod.main(["toy-digits"])  # not TASK:METHOD
 

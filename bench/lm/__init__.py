@@ -25,9 +25,8 @@ from .train import BatchView, TrainConfig, train_sft
 from .trunk import FrozenTrunk, token_nll_fast
 
 __all__ = [
-    "set_torch_threads",
     "ModelSpec", "ModelConfig", "load_causal_lm", "prepare_for_finetuning", "merged", "model_fingerprint",
     "tiny_causal_lm", "gpt2_tokenizer", "bpe_tokenizer", "encode_sft", "sequence_limit", "SequenceTooLong", "collate",
     "iter_batches", "greedy_generate", "token_nll", "token_nll_fast", "FrozenTrunk", "sequence_logprob",
-    "TrainConfig", "BatchView", "train_sft",
+    "set_torch_threads", "TrainConfig", "BatchView", "train_sft",
 ]

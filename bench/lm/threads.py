@@ -11,6 +11,6 @@ def set_torch_threads(tiny: bool) -> int:
     core of the machine."""
     import torch
 
-    n = 1 if tiny else int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
-    torch.set_num_threads(max(1, n))
-    return max(1, n)
+    n = max(1, 1 if tiny else int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))
+    torch.set_num_threads(n)
+    return n

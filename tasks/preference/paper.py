@@ -17,7 +17,6 @@ AdamW steps of `batch_size` pairs. Sized for about 25 minutes of 2 CPU cores for
 """
 from __future__ import annotations
 
-
 import numpy as np
 from pydantic import Field
 
