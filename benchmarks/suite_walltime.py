@@ -304,8 +304,8 @@ def main() -> None:
     if before is not None:
         after = reference_cell_seconds()
         factor = speed_factor(before, after)
-        print(f"host speed: reference cell {before:.2f} s before, {after:.2f} s after the timed runs ({REFERENCE_CELL_S}"
-              f" s when the targets were set)")
+        print(f"host speed: reference cell {before:.2f} s before, {after:.2f} s after the timed runs "
+              f"({REFERENCE_CELL_S} s when the targets were set)")
         for name, wall in walls.items():
             print(f"{name}: {speed_note(wall, factor)}")
 

@@ -27,6 +27,16 @@ from bench.registry import FAMILIES, METHODS, TASKS, discover  # noqa: E402
 discover()
 
 
+def benchmark_script(name: str):
+    """A script of benchmarks/ imported as a module (they are scripts, not a package), e.g. "paper_tier_lane"."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parent.parent / "benchmarks" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def tree_digest(*paths: Path) -> dict[str, str]:
     """sha256 of every file under the given paths (to show nothing changed)."""
     out = {}

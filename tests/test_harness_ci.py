@@ -19,6 +19,14 @@ def test_ci_runs_the_readme_test_command_after_a_from_scratch_install():
     assert install < ci.index(cmd)
 
 
+def test_suite_walltime_times_the_readme_test_command():
+    """benchmarks/suite_walltime.py times the suite with the README's pytest-xdist options (its XDIST_ARGS)."""
+    from conftest import benchmark_script
+
+    args = " ".join(benchmark_script("suite_walltime").XDIST_ARGS)
+    assert f"pytest {args} tests" in _readme_test_command()
+
+
 def test_install_never_takes_an_unpinned_torch():
     script = (ROOT / ".ci/install.sh").read_text()
     assert '-c "$CONSTRAINTS"' in script

@@ -140,13 +140,11 @@ print(json.dumps([start, mem.peak_rss_mb]))
 def test_paper_tier_lane_runs_pairs_in_one_process_resumes_and_keeps_the_deadline(tmp_path, capsys):
     """benchmarks/paper_tier_lane.py (the lanes of paper_tier_cpu.sh): every seed of each pair recorded through the
     harness; a rerun skips them (resume); a pair is not started once the deadline has passed."""
-    import importlib.util
     import json
-    from pathlib import Path
 
-    spec = importlib.util.spec_from_file_location("ptl", Path(__file__).parent.parent / "benchmarks" / "paper_tier_lane.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    from conftest import benchmark_script
+
+    mod = benchmark_script("paper_tier_lane")
     res = tmp_path / "res"
     assert mod.main(["--name", "t", "--results", str(res), "toy-digits:majority"]) == 0
     recs = sorted(res.rglob("*.json"))
@@ -165,12 +163,9 @@ def test_paper_tier_lane_runs_pairs_in_one_process_resumes_and_keeps_the_deadlin
 def test_suite_walltime_scales_wall_time_by_the_host_speed_factor():
     """benchmarks/suite_walltime.py: the reference workload's time before and after -> how many times slower the host
     ran than when the targets were set, and the wall time scaled back to that speed."""
-    import importlib.util
-    from pathlib import Path
+    from conftest import benchmark_script
 
-    spec = importlib.util.spec_from_file_location("sw", Path(__file__).parent.parent / "benchmarks" / "suite_walltime.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = benchmark_script("suite_walltime")
     ref = mod.REFERENCE_CELL_S
     assert mod.speed_factor(ref, ref) == pytest.approx(1.0)
     f = mod.speed_factor(1.5 * ref, 2.5 * ref)  # the mean of before and after

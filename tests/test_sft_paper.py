@@ -78,12 +78,9 @@ def test_gsm8k_exact_match_through_lm_eval_uses_lm_evals_extraction():
 
 
 def test_paper_tier_gpu_script_dry_run():
-    import importlib.util
-    from pathlib import Path
+    from conftest import benchmark_script
 
-    spec = importlib.util.spec_from_file_location("ptg", Path(__file__).parent.parent / "benchmarks" / "paper_tier_gpu.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = benchmark_script("paper_tier_gpu")
     out = mod.main(["--dry-run", "--tasks", "sft-token-gsm8k-smollm2", "--methods", "full_tokens"])
     fam = out["families"]["sft"]
     assert fam["cells"] == 1 and fam["failed"] == 0 and fam["flops"] > 0 and fam["train_tokens"] > 0
