@@ -68,11 +68,18 @@ def test_untrained_model_is_near_chance_on_multiple_choice():
 
 
 def test_generate_until_exact_match_matches_greedy_decoding(trained):
+    from lm_eval import evaluator, utils
+
     model, tok = trained
     lists = toy.sample_lists(np.random.default_rng(9), 30)
     docs = [{"question": toy.make_prompt(xs), "answer": toy.ideal(xs)} for xs in lists]
+    lib = (utils.apply_template, evaluator.add_env_info, evaluator.get_git_commit_hash)
     res = evaluate(model, tok, [LocalTask("dcai_test_gen", "generate_until", docs, max_gen_toks=16)],
                    log_samples=True)["dcai_test_gen"]
+    # the prompts lm-eval scored are the documents' text (its templates compiled once by `evaluate`), and lm-eval's
+    # own functions are back in place afterwards
+    assert [s["arguments"][0][0] for s in res["samples"]] == [d["question"] for d in docs]
+    assert (utils.apply_template, evaluator.add_env_info, evaluator.get_git_commit_hash) == lib
     outs = greedy_generate(model, tok, [d["question"] for d in docs], max_new_tokens=16)
     ours = [o.split("\n")[0].strip() == d["answer"].strip() for o, d in zip(outs, docs)]
     assert res["exact_match"] == pytest.approx(np.mean(ours))

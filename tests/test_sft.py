@@ -190,6 +190,23 @@ def test_ds2_recovers_a_score_transition_matrix_and_curates_flipped_scores():
     assert sorted(w.tolist()) == [0, 1, 3, 4]  # all 5s, then the most long-tail 4s
 
 
+def test_ds2_nearest_neighbours_are_the_stable_argsort_ties_included():
+    from baselines.sft.ds2 import smallest_k
+
+    rng = np.random.default_rng(1)
+    for n, k, ties in [(300, 10, False), (300, 3, True), (40, 10, True), (12, 10, True), (10, 10, False), (5, 1, True)]:
+        E = rng.normal(size=(n, 8))
+        if ties:  # duplicated rows and rounded distances: many equal values, also at the k-th place
+            E[::3], E[1::7] = E[0], E[1]
+        E /= np.linalg.norm(E, axis=1, keepdims=True)
+        D = 1.0 - E @ E.T
+        D = np.round(D, 2) if ties else D
+        want = np.argsort(D, axis=1, kind="stable")[:, :k]
+        assert np.array_equal(smallest_k(D, k), want), (n, k, ties)
+    D = np.array([[0.0, 0.5, 0.5, 0.5, 0.1]])  # the boundary tie goes to the smaller column indices
+    assert smallest_k(D, 3).tolist() == [[0, 4, 1]]
+
+
 def test_llm_rating_reads_the_judges_next_token_distribution(tmp_path):
     from baselines.sft._rating import SCORES, _judge_prompt, llm_ratings
 
