@@ -56,6 +56,13 @@ def test_each_gpt2_tokenizer_call_hands_out_its_own_copy():
     a.model_max_length, a.padding_side = 96, "left"
     assert a is not b and sequence_limit(b) == before and b.padding_side != "left"
     assert gpt2_tokenizer()("hello world")["input_ids"] == b("hello world")["input_ids"]
+    # its built files live in the suite's cache directory (DCAI_CACHE_DIR), like every other cache
+    from bench.lm.tokenizers import _gpt2_tokenizer
+    from bench.paths import cache_dir
+
+    _gpt2_tokenizer.cache_clear()  # the process's copy may come from another test's cache directory
+    gpt2_tokenizer()
+    assert list(cache_dir().glob("gpt2-tokenizer-*/tokenizer.json"))
 
 
 def test_one_thread_policy_for_the_lm_families(monkeypatch):

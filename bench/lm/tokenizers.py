@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import DataUnavailable
+from ..paths import cache_dir as default_cache_dir
 
 _R50K_PAT = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
@@ -48,7 +49,7 @@ def _gpt2_tokenizer(cache_dir: str | None = None):
 
     src = _whisper_asset("gpt2.tiktoken")
     digest = hashlib.sha256(src.read_bytes()).hexdigest()[:16]
-    out = Path(cache_dir or Path.home() / ".cache" / "dcai-bench") / f"gpt2-tokenizer-{digest}"
+    out = default_cache_dir(cache_dir) / f"gpt2-tokenizer-{digest}"  # DCAI_CACHE_DIR like every other cache
     if not (out / "tokenizer.json").exists():
         ranks: dict[bytes, int] = {}
         for line in src.read_text().splitlines():
