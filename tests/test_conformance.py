@@ -78,7 +78,8 @@ KNOWN_NOT_BEATING_NULL = {
         "sorting pool: exact match 0.063 vs 0.070, 3 seeds (docs/sft.md)",
     ("token_cleaning_self_evolving", "sft.token_selection"):
         "the self-evolving chain (as in the authors' repository) on a tiny model trained from scratch: exact match "
-        "0.000 vs 0.017 for random token dropping, 3 seeds (docs/sft.md; open question, see its notes)",
+        "0.000 vs 0.017 for random token dropping, 3 seeds: its early snapshots rank the filler noise highest "
+        "(benchmarks/sft_kept_tokens.py, docs/sft.md)",
     ("simpo", "preference"):
         "SimPO (reference-free, length-normalised; TRL's loss) on the easy sorting-preference task stays at the SFT "
         "policy's LC win rate: 49.9 vs 50.0 (49.3 with 5x beta), 3 seeds (docs/preference.md)",

@@ -384,3 +384,34 @@ def test_suites_smoke_full_extended_paper():
 def test_embedded_env_builds_without_the_grounded_flag():
     d = build(np.random.default_rng(0), 20, 5, 5, 0.5, 0.3, 0)
     assert not hasattr(d, "grounded_responses") and d.max_length == 64
+
+
+def test_kept_token_diagnostic_types_tokens_and_reads_the_selectors_weights():
+    """benchmarks/sft_kept_tokens.py (docs/sft.md's diagnostic of the self-evolving chain): token types on hand-made
+    responses, and on a smoke run its per-type shares are the methods' own weights."""
+    from conftest import benchmark_script
+
+    kt = benchmark_script("sft_kept_tokens")
+    tok = toy.corpus_tokenizer()
+    ids = tok(" 1 um 2 3", add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    types = kt.sort_types(tok, ids, np.arange(len(ids)))
+    assert types[0] == "number" and types[-2:] == ["number", "eos"] and set(types[1:-3]) == {"filler"}
+    # GSM8K: the boilerplate sentence, the solution and the final line, by characters
+    from bench.lm import gpt2_tokenizer
+
+    g = gpt2_tokenizer()
+    ids = g(" 3+4=7. Hmm, okay. So 7.\n#### 7", add_special_tokens=False)["input_ids"]
+    types = kt.gsm8k_types(g, ids, np.arange(len(ids)))
+    text = [g.decode([i]) for i in ids]
+    assert [t for t, x in zip(types, text) if x.strip() in ("Hmm", ",", "okay")] == ["boilerplate"] * 3
+    assert types[-2:] == ["final line"] * 2 and types[0] == "solution"
+    # a smoke run: one pass for the fixed reference, one per subset after the warm-up for the chain; the shares
+    # are the fraction of each type's response tokens with weight 1
+    res = kt.run("sft-token-sort", 0, smoke=True)
+    tc, se = res["token_cleaning"]["passes"], res["token_cleaning_self_evolving"]["passes"]
+    assert len(tc) == 1 and len(se) == 4
+    assert set(tc[0]) == {"eos", "filler", "number"}
+    assert all(0.0 <= s <= 1.0 and n > 0 for p in tc + se for s, n in p.values())
+    total = sum(n for _, n in tc[0].values())
+    kept = sum(s * n for s, n in tc[0].values())
+    assert kept / total == pytest.approx(res["token_cleaning"]["metrics"]["trained_tokens"], abs=0.01)

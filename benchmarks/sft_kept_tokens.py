@@ -1,0 +1,167 @@
+"""Which response tokens the token selectors keep, by token type: fixed-reference token cleaning vs the self-evolving
+chain (the diagnostic behind docs/sft.md's "why the chain collapses").
+
+Runs each method's cell through the harness (`run_cell`, records to a temporary folder) and records every scoring
+pass: the examples a pass scored and the 0/1 weights it gave their tokens. Token types come from the task's own
+construction, which the methods never see:
+- sorting tasks (`sft-token-sort`): the numbers, the filler words (" um", " well", " ok", " so") and EOS;
+- GSM8K tasks (`sft-token-gsm8k*`): the injected boilerplate sentences, the final "#### N" line, every other solution
+  token and EOS.
+
+    python benchmarks/sft_kept_tokens.py                                   # sft-token-sort, seed index 0
+    python benchmarks/sft_kept_tokens.py --task sft-token-gsm8k-smollm2 --seed-index 1
+    python benchmarks/sft_kept_tokens.py --smoke                           # the smoke sizes (seconds; the test)
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+METHODS = ("token_cleaning", "token_cleaning_self_evolving")
+
+
+def _marked(tok, ids: list[int], positions: np.ndarray, phrases, tail: str | None):
+    """Each response token's piece of text (decoded one by one) and whether its characters overlap one of `phrases`
+    (mark 1) or the text from the last `tail` on (mark 2)."""
+    pieces = [tok.decode([ids[t]]) for t in positions]
+    text = "".join(pieces)
+    marks = np.zeros(len(text) + 1, dtype=np.int8)
+    for ph in phrases:
+        i = text.find(ph)
+        while i >= 0:
+            marks[i: i + len(ph)] = 1
+            i = text.find(ph, i + 1)
+    if tail is not None and text.rfind(tail) >= 0:
+        marks[text.rfind(tail):] = 2
+    out, at = [], 0
+    for p in pieces:
+        out.append(int(marks[at: at + max(1, len(p))].max()))
+        at += len(p)
+    return pieces, out
+
+
+def sort_types(tok, ids: list[int], positions: np.ndarray) -> list[str]:
+    """Sorting task: the numbers, the filler words (this corpus BPE spells them as a space and letters) and EOS."""
+    from tasks.sft.env import FILLERS
+
+    pieces, marks = _marked(tok, ids, positions, FILLERS, None)
+    return ["eos" if ids[t] == tok.eos_token_id else "filler" if m == 1 else
+            "number" if p.strip().isdigit() else "other" for t, p, m in zip(positions, pieces, marks)]
+
+
+def gsm8k_types(tok, ids: list[int], positions: np.ndarray) -> list[str]:
+    """GSM8K tasks: the injected boilerplate sentences, the final '####' line, the rest of the solution, EOS."""
+    from tasks.sft.gsm8k import BOILERPLATE
+
+    pieces, marks = _marked(tok, ids, positions, [b.strip() for b in BOILERPLATE], "####")
+    return ["eos" if ids[t] == tok.eos_token_id else ("solution", "boilerplate", "final line")[m]
+            for t, m in zip(positions, marks)]
+
+
+class Spy:
+    """Records (examples, weights) of every global-threshold selection the two methods make."""
+
+    def __init__(self):
+        import baselines.sft.token_cleaning as tc
+        import baselines.sft.token_cleaning_self_evolving as se
+
+        self.passes: list[tuple[list[dict], list[np.ndarray]]] = []
+        self._last: list[dict] = []
+        self._saved = [(tc, "global_top", tc.global_top), (tc, "base_losses", tc.base_losses),
+                       (se, "global_top", se.global_top), (se, "_losses", se._losses)]
+        top, base, losses = tc.global_top, tc.base_losses, se._losses
+
+        def global_top(scores, masks, ratio):
+            w = top(scores, masks, ratio)
+            self.passes.append((self._last, w))
+            return w
+
+        def base_losses(data, examples=None):
+            self._last = data.examples if examples is None else examples
+            return base(data, examples)
+
+        def _losses(model, examples, *a, **k):
+            self._last = examples
+            return losses(model, examples, *a, **k)
+
+        tc.global_top = se.global_top = global_top
+        tc.base_losses, se._losses = base_losses, _losses
+
+    def close(self):
+        for m, name, f in self._saved:
+            setattr(m, name, f)
+
+
+def kept_by_type(tok, passes, types_fn) -> list[dict[str, tuple[float, int]]]:
+    """Per scoring pass: {token type: (share of its response tokens kept, count)}."""
+    out = []
+    for examples, weights in passes:
+        n, k = Counter(), Counter()
+        for e, w in zip(examples, weights):
+            pos = np.nonzero(np.asarray(e["labels"]) != -100)[0]
+            for t, typ in zip(pos, types_fn(tok, e["input_ids"], pos)):
+                n[typ] += 1
+                k[typ] += float(w[t])
+        out.append({typ: (k[typ] / n[typ], n[typ]) for typ in sorted(n)})
+    return out
+
+
+def run(task: str, seed_index: int, smoke: bool, methods=METHODS) -> dict[str, dict]:
+    from bench.records import read_record
+    from bench.registry import discover
+    from bench.runner import Cell, run_cell
+
+    discover()
+    types_fn = sort_types if "sort" in task else gsm8k_types
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for m in methods:
+            spy = Spy()
+            try:
+                status, path = run_cell(Cell(task, m, seed_index, smoke=smoke), Path(tmp))
+            finally:
+                spy.close()
+            r = read_record(path)
+            if r.status == "failed":
+                raise SystemExit(f"{task}/{m}: {r.error}")
+            tok = _tokenizer(Cell(task, m, seed_index, smoke=smoke))
+            out[m] = {"metrics": {k: v.value for k, v in r.metrics.items()},
+                      "passes": kept_by_type(tok, spy.passes, types_fn)}
+    return out
+
+
+def _tokenizer(cell):
+    """The tokenizer the cell's examples were encoded with (the sorting corpus BPE, or the paper task's model's)."""
+    if "sort" in cell.task:
+        from tasks.common import sorting
+
+        return sorting.corpus_tokenizer()
+    from tasks.sft.paper import load_model
+
+    cfg = cell.resolve()[2]
+    return load_model(cfg.model, cell.seed_index, None)[1]
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--task", default="sft-token-sort")
+    ap.add_argument("--seed-index", type=int, default=0)
+    ap.add_argument("--smoke", action="store_true", help="the task's smoke sizes")
+    a = ap.parse_args(argv)
+    res = run(a.task, a.seed_index, a.smoke)
+    for m, r in res.items():
+        print(f"{m}: " + ", ".join(f"{k} {v:.3f}" for k, v in r["metrics"].items() if v is not None))
+        for i, p in enumerate(r["passes"]):
+            label = "the whole pool" if len(r["passes"]) == 1 else f"subset {i + 1}"
+            print(f"  {label}: " + "; ".join(f"{typ} {s:.0%} kept of {n}" for typ, (s, n) in p.items()))
+
+
+if __name__ == "__main__":
+    main()
