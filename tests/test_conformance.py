@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.conformance import Conformance, hidden_truth_reason, input_fields, method_family_pairs, task_families
+from bench.conformance import Conformance, hidden_truth_reason, method_family_pairs, task_families
 from bench.contract import CONTRACTS
 from bench.registry import METHODS
 
