@@ -26,7 +26,7 @@ def _toy(seed=3, n_lab=60, n_val=400, n_pool=40, d=4):
         y = (X @ beta + 0.8 * g + rng.normal(size=n) > 0).astype(int)
         return X, y, g
 
-    (Xl, yl, gl), (Xv, yv, gv), (Xp, yp, gp) = make(n_lab), make(n_val), make(n_pool)
+    (Xl, yl, gl), (Xv, yv, gv), (Xp, _, gp) = make(n_lab), make(n_val), make(n_pool)
     lam = 0.05
     w = lr.fit(Xl, yl, lam, iters=100)
     view = ActiveView(Xp, Xl, yl, Xv, yv, gv, w, lam, 5, 0, 5, "dp")

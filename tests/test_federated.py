@@ -13,7 +13,7 @@ from bench.registry import METHODS
 from bench.runner import Cell, run_cell
 from tasks.federated.clients import (ACTIONS, FULL_ACTION, LOW, MIN_ACTION, REGULAR, WorldSpec, build_world,
                                      client_train, init_model, local_update, predict_proba)
-from tasks.federated.contract import FLView, Mechanism, RoundView
+from tasks.federated.contract import FLView, Mechanism
 from tasks.federated.flower_app import run_fedavg
 from tasks.federated.game import FollowerGame
 from tasks.federated.tasks import _plain_view, _rehearsal, label_distribution_w1, mean_spearman

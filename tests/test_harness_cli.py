@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from bench.cli import build_parser, main
-from bench.records import read_record
 from bench.registry import METHODS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.leaderboard import rebuild
-from bench.runner import Cell, plan, run_cell, run_sweep
+from bench.runner import Cell, plan, run_cell
 
 
 @pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])

@@ -11,7 +11,6 @@ import torch
 import torch.nn.functional as F
 
 from bench.contract import ContractError
-from bench.records import read_record
 from bench.registry import METHODS, TASKS, discover
 from bench.runner import Cell, run_cell
 from tasks.common import noise

@@ -1,5 +1,4 @@
 """Scale-out executors and reliability: ray/submitit == serial, kill -9 then resume, null baselines in place."""
-import json
 import os
 import signal
 import subprocess
@@ -7,7 +6,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from bench.leaderboard import build_tables, rebuild
 from bench.records import read_record, scan

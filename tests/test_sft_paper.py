@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from bench.records import read_record
 from bench.runner import Cell, run_cell

@@ -1,7 +1,6 @@
 """The static leaderboard site: deterministic, and it renders in headless Chromium with its tables and plots."""
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
