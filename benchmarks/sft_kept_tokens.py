@@ -2,7 +2,8 @@
 chain (the diagnostic behind docs/sft.md's "why the chain collapses").
 
 Runs each method's cell through the harness (`run_cell`, records to a temporary folder) and records every scoring
-pass: the examples a pass scored and the 0/1 weights it gave their tokens. Token types come from the task's own
+pass: the examples a pass scored, the 0/1 weights it gave their tokens and the two losses whose difference was the
+score (fixed reference: base -> reference model; chain: M_{k-2} -> M_{k-1}), printed as mean loss per token type. Token types come from the task's own
 construction, which the methods never see:
 - sorting tasks (`sft-token-sort`): the numbers, the filler words (" um", " well", " ok", " so") and EOS;
 - GSM8K tasks (`sft-token-gsm8k*`): the injected boilerplate sentences, the final "#### N" line, every other solution
@@ -66,50 +67,62 @@ def gsm8k_types(tok, ids: list[int], positions: np.ndarray) -> list[str]:
 
 
 class Spy:
-    """Records (examples, weights) of every global-threshold selection the two methods make."""
+    """Records every global-threshold selection the two methods make: the examples scored, the two per-token losses
+    whose difference is the score (fixed reference: base, then reference model; chain: M_{k-2}, then M_{k-1}) and
+    the 0/1 weights."""
 
     def __init__(self):
         import baselines.sft.token_cleaning as tc
         import baselines.sft.token_cleaning_self_evolving as se
 
-        self.passes: list[tuple[list[dict], list[np.ndarray]]] = []
-        self._last: list[dict] = []
+        self.passes: list[tuple[list[dict], list[list[np.ndarray]], list[np.ndarray]]] = []
+        self._examples: list[dict] = []
+        self._losses: list[list[np.ndarray]] = []
         self._saved = [(tc, "global_top", tc.global_top), (tc, "base_losses", tc.base_losses),
-                       (se, "global_top", se.global_top), (se, "_losses", se._losses)]
-        top, base, losses = tc.global_top, tc.base_losses, se._losses
+                       (tc, "reference_losses", tc.reference_losses), (se, "global_top", se.global_top),
+                       (se, "_losses", se._losses)]
+        top, base, ref, chain = tc.global_top, tc.base_losses, tc.reference_losses, se._losses
 
-        def global_top(scores, masks, ratio):
-            w = top(scores, masks, ratio)
-            self.passes.append((self._last, w))
-            return w
+        def recorder(chain_order: bool):
+            def global_top(scores, masks, ratio):
+                w = top(scores, masks, ratio)
+                # the chain scores with the current model first, then the older one: report old, then new
+                self.passes.append((self._examples, self._losses[::-1] if chain_order else self._losses, w))
+                self._losses = []
+                return w
+            return global_top
 
-        def base_losses(data, examples=None):
-            self._last = data.examples if examples is None else examples
-            return base(data, examples)
+        def keep(examples, out):
+            self._examples = examples
+            self._losses.append(out)
+            return out
 
-        def _losses(model, examples, *a, **k):
-            self._last = examples
-            return losses(model, examples, *a, **k)
-
-        tc.global_top = se.global_top = global_top
-        tc.base_losses, se._losses = base_losses, _losses
+        tc.global_top, se.global_top = recorder(False), recorder(True)
+        tc.base_losses = lambda data, examples=None: keep(data.examples if examples is None else examples,
+                                                          base(data, examples))
+        tc.reference_losses = lambda data, r, examples=None: keep(data.examples if examples is None else examples,
+                                                                  ref(data, r, examples))
+        se._losses = lambda model, examples, *a, **k: keep(examples, chain(model, examples, *a, **k))
 
     def close(self):
         for m, name, f in self._saved:
             setattr(m, name, f)
 
 
-def kept_by_type(tok, passes, types_fn) -> list[dict[str, tuple[float, int]]]:
-    """Per scoring pass: {token type: (share of its response tokens kept, count)}."""
+def kept_by_type(tok, passes, types_fn) -> list[dict[str, tuple[float, int, float, float]]]:
+    """Per scoring pass: {token type: (share of its response tokens kept, count, mean loss under the older / base
+    model, mean loss under the newer / reference model)}."""
     out = []
-    for examples, weights in passes:
-        n, k = Counter(), Counter()
-        for e, w in zip(examples, weights):
+    for examples, (old, new), weights in passes:
+        n, k, lo, ln = Counter(), Counter(), Counter(), Counter()
+        for e, w, a, b in zip(examples, weights, old, new):
             pos = np.nonzero(np.asarray(e["labels"]) != -100)[0]
             for t, typ in zip(pos, types_fn(tok, e["input_ids"], pos)):
                 n[typ] += 1
                 k[typ] += float(w[t])
-        out.append({typ: (k[typ] / n[typ], n[typ]) for typ in sorted(n)})
+                lo[typ] += float(a[t])
+                ln[typ] += float(b[t])
+        out.append({typ: (k[typ] / n[typ], n[typ], lo[typ] / n[typ], ln[typ] / n[typ]) for typ in sorted(n)})
     return out
 
 
@@ -154,13 +167,15 @@ def main(argv=None) -> None:
     ap.add_argument("--task", default="sft-token-sort")
     ap.add_argument("--seed-index", type=int, default=0)
     ap.add_argument("--smoke", action="store_true", help="the task's smoke sizes")
+    ap.add_argument("--method", action="append", choices=METHODS, help="only these (repeatable; default: both)")
     a = ap.parse_args(argv)
-    res = run(a.task, a.seed_index, a.smoke)
+    res = run(a.task, a.seed_index, a.smoke, tuple(a.method or METHODS))
     for m, r in res.items():
         print(f"{m}: " + ", ".join(f"{k} {v:.3f}" for k, v in r["metrics"].items() if v is not None))
         for i, p in enumerate(r["passes"]):
             label = "the whole pool" if len(r["passes"]) == 1 else f"subset {i + 1}"
-            print(f"  {label}: " + "; ".join(f"{typ} {s:.0%} kept of {n}" for typ, (s, n) in p.items()))
+            print(f"  {label}: " + "; ".join(f"{typ} {s:.0%} kept of {n} (loss {a:.2f} -> {b:.2f})"
+                                             for typ, (s, n, a, b) in p.items()))
 
 
 if __name__ == "__main__":

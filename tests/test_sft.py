@@ -406,12 +406,12 @@ def test_kept_token_diagnostic_types_tokens_and_reads_the_selectors_weights():
     assert [t for t, x in zip(types, text) if x.strip() in ("Hmm", ",", "okay")] == ["boilerplate"] * 3
     assert types[-2:] == ["final line"] * 2 and types[0] == "solution"
     # a smoke run: one pass for the fixed reference, one per subset after the warm-up for the chain; the shares
-    # are the fraction of each type's response tokens with weight 1
+    # are the fraction of each type's response tokens with weight 1, beside the mean losses whose difference scored them
     res = kt.run("sft-token-sort", 0, smoke=True)
     tc, se = res["token_cleaning"]["passes"], res["token_cleaning_self_evolving"]["passes"]
     assert len(tc) == 1 and len(se) == 4
     assert set(tc[0]) == {"eos", "filler", "number"}
-    assert all(0.0 <= s <= 1.0 and n > 0 for p in tc + se for s, n in p.values())
-    total = sum(n for _, n in tc[0].values())
-    kept = sum(s * n for s, n in tc[0].values())
+    assert all(0.0 <= s <= 1.0 and n > 0 and np.isfinite([a, b]).all() for p in tc + se for s, n, a, b in p.values())
+    total = sum(n for _, n, _, _ in tc[0].values())
+    kept = sum(s * n for s, n, _, _ in tc[0].values())
     assert kept / total == pytest.approx(res["token_cleaning"]["metrics"]["trained_tokens"], abs=0.01)
