@@ -2,12 +2,12 @@
 chain (the diagnostic behind docs/sft.md's "why the chain collapses").
 
 Runs each method's cell through the harness (`run_cell`, records to a temporary folder) and records every scoring
-pass: the examples a pass scored, the 0/1 weights it gave their tokens and the two losses whose difference was the
-score (fixed reference: base -> reference model; chain: M_{k-2} -> M_{k-1}), printed as mean loss per token type. Token types come from the task's own
-construction, which the methods never see:
-- sorting tasks (`sft-token-sort`): the numbers, the filler words (" um", " well", " ok", " so") and EOS;
-- GSM8K tasks (`sft-token-gsm8k*`): the injected boilerplate sentences, the final "#### N" line, every other solution
-  token and EOS.
+pass: the examples a pass scored, the 0/1 weights it gave their tokens, and the two losses whose difference was the
+score (fixed reference: base -> reference model; chain: M_{k-2} -> M_{k-1}), printed as mean loss per token type.
+Token types come from the task's own construction, which the methods never see:
+- `sft-token-sort`: the numbers, the filler words (" um", " well", " ok", " so") and EOS;
+- `sft-token-gsm8k-smollm2` (the pretrained tier): the injected boilerplate sentences, the final "#### N" line, the
+  rest of the solution and EOS.
 
     python benchmarks/sft_kept_tokens.py                                   # sft-token-sort, seed index 0
     python benchmarks/sft_kept_tokens.py --task sft-token-gsm8k-smollm2 --seed-index 1
@@ -26,6 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 METHODS = ("token_cleaning", "token_cleaning_self_evolving")
+TASKS = ("sft-token-sort", "sft-token-gsm8k-smollm2")  # the sorting task and the pretrained tier's token task
 
 
 def _marked(tok, ids: list[int], positions: np.ndarray, phrases, tail: str | None):
@@ -132,19 +133,22 @@ def run(task: str, seed_index: int, smoke: bool, methods=METHODS) -> dict[str, d
     from bench.runner import Cell, run_cell
 
     discover()
-    types_fn = sort_types if "sort" in task else gsm8k_types
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    types_fn = sort_types if task == "sft-token-sort" else gsm8k_types
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         for m in methods:
+            cell = Cell(task, m, seed_index, smoke=smoke)
             spy = Spy()
             try:
-                status, path = run_cell(Cell(task, m, seed_index, smoke=smoke), Path(tmp))
+                _, path = run_cell(cell, Path(tmp))
             finally:
                 spy.close()
             r = read_record(path)
             if r.status == "failed":
                 raise SystemExit(f"{task}/{m}: {r.error}")
-            tok = _tokenizer(Cell(task, m, seed_index, smoke=smoke))
+            tok = _tokenizer(cell)
             out[m] = {"metrics": {k: v.value for k, v in r.metrics.items()},
                       "passes": kept_by_type(tok, spy.passes, types_fn)}
     return out
@@ -152,7 +156,7 @@ def run(task: str, seed_index: int, smoke: bool, methods=METHODS) -> dict[str, d
 
 def _tokenizer(cell):
     """The tokenizer the cell's examples were encoded with (the sorting corpus BPE, or the paper task's model's)."""
-    if "sort" in cell.task:
+    if cell.task == "sft-token-sort":
         from tasks.common import sorting
 
         return sorting.corpus_tokenizer()
@@ -164,7 +168,7 @@ def _tokenizer(cell):
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--task", default="sft-token-sort")
+    ap.add_argument("--task", default="sft-token-sort", choices=TASKS)
     ap.add_argument("--seed-index", type=int, default=0)
     ap.add_argument("--smoke", action="store_true", help="the task's smoke sizes")
     ap.add_argument("--method", action="append", choices=METHODS, help="only these (repeatable; default: both)")

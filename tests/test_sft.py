@@ -205,6 +205,7 @@ def test_ds2_nearest_neighbours_are_the_stable_argsort_ties_included():
         assert np.array_equal(smallest_k(D, k), want), (n, k, ties)
     D = np.array([[0.0, 0.5, 0.5, 0.5, 0.1]])  # the boundary tie goes to the smaller column indices
     assert smallest_k(D, 3).tolist() == [[0, 4, 1]]
+    assert smallest_k(D, 0).shape == (1, 0) and smallest_k(D, 9).tolist() == [[0, 4, 1, 2, 3]]
 
 
 def test_llm_rating_reads_the_judges_next_token_distribution(tmp_path):

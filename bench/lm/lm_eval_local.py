@@ -110,13 +110,11 @@ def _lean():
     def apply_template(template: str, doc: dict) -> str:
         return compile_once(template).render(**doc)
 
-    saved = [(utils, "apply_template"), (evaluator, "add_env_info"), (evaluator, "get_git_commit_hash")]
-    saved = [(m, name, getattr(m, name)) for m, name in saved if hasattr(m, name)]
-    utils.apply_template = apply_template
-    if hasattr(evaluator, "add_env_info"):
-        evaluator.add_env_info = lambda results: None
-    if hasattr(evaluator, "get_git_commit_hash"):
-        evaluator.get_git_commit_hash = lambda: None
+    patches = {(utils, "apply_template"): apply_template, (evaluator, "add_env_info"): lambda results: None,
+               (evaluator, "get_git_commit_hash"): lambda: None}
+    saved = [(m, name, getattr(m, name)) for m, name in patches if hasattr(m, name)]  # a newer lm-eval may lack one
+    for m, name, _ in saved:
+        setattr(m, name, patches[(m, name)])
     try:
         yield
     finally:
