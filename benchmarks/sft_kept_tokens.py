@@ -12,6 +12,8 @@ Token types come from the task's own construction, which the methods never see:
     python benchmarks/sft_kept_tokens.py                                   # sft-token-sort, seed index 0
     python benchmarks/sft_kept_tokens.py --task sft-token-gsm8k-smollm2 --seed-index 1
     python benchmarks/sft_kept_tokens.py --smoke                           # the smoke sizes (seconds; the test)
+    python benchmarks/sft_kept_tokens.py --task sft-token-gsm8k-smollm2 --method token_cleaning_self_evolving \
+        --force 'final line=1' --force-in all          # ablation: the chain keeping every final-line token
 """
 from __future__ import annotations
 
@@ -72,7 +74,10 @@ class Spy:
     whose difference is the score (fixed reference: base, then reference model; chain: M_{k-2}, then M_{k-1}) and
     the 0/1 weights."""
 
-    def __init__(self):
+    def __init__(self, force: dict[str, float] | None = None, force_in: tuple[int, ...] = (), tok=None,
+                 types_fn=None):
+        """`force` (an ablation with the hidden token types, never a method): in the chain's subsets numbered
+        `force_in` (1 = the first after the warm-up), every token of a named type gets the given weight."""
         import baselines.sft.token_cleaning as tc
         import baselines.sft.token_cleaning_self_evolving as se
 
@@ -87,6 +92,11 @@ class Spy:
         def recorder(chain_order: bool):
             def global_top(scores, masks, ratio):
                 w = top(scores, masks, ratio)
+                if chain_order and force and len(self.passes) + 1 in force_in:
+                    for e, wi in zip(self._examples, w):
+                        pos = np.nonzero(np.asarray(e["labels"]) != -100)[0]
+                        for t, typ in zip(pos, types_fn(tok, e["input_ids"], pos)):
+                            wi[t] = force.get(typ, wi[t])
                 # the chain scores with the current model first, then the older one: report old, then new
                 self.passes.append((self._examples, self._losses[::-1] if chain_order else self._losses, w))
                 self._losses = []
@@ -127,7 +137,8 @@ def kept_by_type(tok, passes, types_fn) -> list[dict[str, tuple[float, int, floa
     return out
 
 
-def run(task: str, seed_index: int, smoke: bool, methods=METHODS) -> dict[str, dict]:
+def run(task: str, seed_index: int, smoke: bool, methods=METHODS, force: dict[str, float] | None = None,
+        force_in: str = "last") -> dict[str, dict]:
     from bench.records import read_record
     from bench.registry import discover
     from bench.runner import Cell, run_cell
@@ -136,11 +147,21 @@ def run(task: str, seed_index: int, smoke: bool, methods=METHODS) -> dict[str, d
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     types_fn = sort_types if task == "sft-token-sort" else gsm8k_types
+    known = ("number", "filler", "other", "eos") if task == "sft-token-sort" else \
+        ("solution", "boilerplate", "final line", "eos")
+    bad = {k: v for k, v in (force or {}).items() if k not in known or v not in (0.0, 1.0)}
+    if bad:
+        raise ValueError(f"--force takes TYPE=0 or TYPE=1 with TYPE one of {known} on {task}, got {bad}")
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         for m in methods:
             cell = Cell(task, m, seed_index, smoke=smoke)
-            spy = Spy()
+            tok = _tokenizer(cell)
+            subsets = ()
+            if force and m == "token_cleaning_self_evolving":
+                n = cell.resolve()[3].chunks - 1  # the scored subsets after the warm-up
+                subsets = (n,) if force_in == "last" else tuple(range(1, n + 1))
+            spy = Spy(force, subsets, tok, types_fn)
             try:
                 _, path = run_cell(cell, Path(tmp))
             finally:
@@ -148,7 +169,6 @@ def run(task: str, seed_index: int, smoke: bool, methods=METHODS) -> dict[str, d
             r = read_record(path)
             if r.status == "failed":
                 raise SystemExit(f"{task}/{m}: {r.error}")
-            tok = _tokenizer(cell)
             out[m] = {"metrics": {k: v.value for k, v in r.metrics.items()},
                       "passes": kept_by_type(tok, spy.passes, types_fn)}
     return out
@@ -172,8 +192,13 @@ def main(argv=None) -> None:
     ap.add_argument("--seed-index", type=int, default=0)
     ap.add_argument("--smoke", action="store_true", help="the task's smoke sizes")
     ap.add_argument("--method", action="append", choices=METHODS, help="only these (repeatable; default: both)")
+    ap.add_argument("--force", action="append", default=[], metavar="TYPE=WEIGHT",
+                    help="ablation of the chain: every token of TYPE gets WEIGHT (0 or 1) in the subsets --force-in "
+                         "names, e.g. --force 'final line=1' (repeatable)")
+    ap.add_argument("--force-in", choices=("last", "all"), default="last")
     a = ap.parse_args(argv)
-    res = run(a.task, a.seed_index, a.smoke, tuple(a.method or METHODS))
+    force = {k.strip(): float(v) for k, v in (f.rsplit("=", 1) for f in a.force)}
+    res = run(a.task, a.seed_index, a.smoke, tuple(a.method or METHODS), force or None, a.force_in)
     for m, r in res.items():
         print(f"{m}: " + ", ".join(f"{k} {v:.3f}" for k, v in r["metrics"].items() if v is not None))
         for i, p in enumerate(r["passes"]):

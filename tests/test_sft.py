@@ -416,3 +416,9 @@ def test_kept_token_diagnostic_types_tokens_and_reads_the_selectors_weights():
     total = sum(n for _, n, _, _ in tc[0].values())
     kept = sum(s * n for s, n, _, _ in tc[0].values())
     assert kept / total == pytest.approx(res["token_cleaning"]["metrics"]["trained_tokens"], abs=0.01)
+    # the ablation forces a type's weight in the chain's chosen subsets only
+    ab = kt.run("sft-token-sort", 0, smoke=True, methods=("token_cleaning_self_evolving",),
+                force={"filler": 0.0}, force_in="last")["token_cleaning_self_evolving"]["passes"]
+    assert ab[-1]["filler"][0] == 0.0 and ab[:-1] == se[:-1]
+    with pytest.raises(ValueError, match="--force"):
+        kt.run("sft-token-sort", 0, smoke=True, force={"final line": 1.0})
