@@ -28,7 +28,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 METHODS = ("token_cleaning", "token_cleaning_self_evolving")
-TASKS = ("sft-token-sort", "sft-token-gsm8k-smollm2")  # the sorting task and the pretrained tier's token task
 
 
 def _marked(tok, ids: list[int], positions: np.ndarray, phrases, tail: str | None):
@@ -67,6 +66,12 @@ def gsm8k_types(tok, ids: list[int], positions: np.ndarray) -> list[str]:
     pieces, marks = _marked(tok, ids, positions, [b.strip() for b in BOILERPLATE], "####")
     return ["eos" if ids[t] == tok.eos_token_id else ("solution", "boilerplate", "final line")[m]
             for t, m in zip(positions, marks)]
+
+
+# the tasks the script types, with their typing function and the types it returns (what --force may name)
+TYPES = {"sft-token-sort": (sort_types, ("number", "filler", "other", "eos")),
+         "sft-token-gsm8k-smollm2": (gsm8k_types, ("solution", "boilerplate", "final line", "eos"))}
+TASKS = tuple(TYPES)
 
 
 class Spy:
@@ -144,11 +149,9 @@ def run(task: str, seed_index: int, smoke: bool, methods=METHODS, force: dict[st
     from bench.runner import Cell, run_cell
 
     discover()
-    if task not in TASKS:
+    if task not in TYPES:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
-    types_fn = sort_types if task == "sft-token-sort" else gsm8k_types
-    known = ("number", "filler", "other", "eos") if task == "sft-token-sort" else \
-        ("solution", "boilerplate", "final line", "eos")
+    types_fn, known = TYPES[task]
     bad = {k: v for k, v in (force or {}).items() if k not in known or v not in (0.0, 1.0)}
     if bad:
         raise ValueError(f"--force takes TYPE=0 or TYPE=1 with TYPE one of {known} on {task}, got {bad}")
